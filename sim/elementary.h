@@ -1,0 +1,24 @@
+/* nfi: exp and log in binary64 with a proven relative error bound, the
+ * first stage of the fast engine's correctly rounded exp and log.
+ *
+ * nfi_elem_exp(x) and nfi_elem_log(x) return y with
+ * |y - f(x)| <= NFI_ELEM_REL_ERROR * |f(x)| for every x for which they
+ * return 1 (the argument behind the bound is written beside the code).
+ * They return 0, leaving *y unset, where the bound is not claimed: results
+ * outside [2^-1000, 2^1000] for exp, non-positive or non-finite arguments
+ * and x == 1 (an exact case) for log.  The caller rounds both ends of the
+ * enclosure and falls back to MPFR when they differ. */
+#ifndef NFI_ELEMENTARY_H
+#define NFI_ELEMENTARY_H
+
+#define NFI_ELEM_REL_ERROR 0x1p-48
+
+int nfi_elem_exp(double x, double *y);
+int nfi_elem_log(double x, double *y);
+
+/* The split of ln 2 the two use: LN2_HI has 42 significant bits, so
+ * k * LN2_HI is exact for |k| < 2^11; LN2_LO = RN(ln 2 - LN2_HI).  Exposed
+ * for a test that checks them against MPFR. */
+extern const double nfi_elem_ln2_hi, nfi_elem_ln2_lo;
+
+#endif

@@ -1,0 +1,63 @@
+/* nfi: the MPFR engine, the ground truth every other engine is tested
+ * against.  It handles every format nfi can describe (p up to
+ * NFI_PREC_MAX, exponents within +-2^40).
+ *
+ * Method.  An operation is evaluated by MPFR at working precision p + 40
+ * toward zero over MPFR's widest exponent range, and made round-to-odd
+ * (the last bit forced to 1 when inexact).  That intermediate keeps the
+ * answer to every question the final rounding asks: for p' >= p + 2 the
+ * round-to-odd value rounds to the same p-bit result as the exact value in
+ * every mode (Boldo and Melquiond, IEEE Trans. Computers 57(4), 2008), and
+ * it compares with every stochastic-rounding threshold (p + 32 bits) as the
+ * exact value does.  The intermediate is then rounded into the format by
+ * MPFR with the format's exponent range (emin - p + 2, mpfr_check_range,
+ * mpfr_subnormalize), see nfi_mpfr_round.
+ *
+ * All values are mpfr_t; results are set to precision p.  Functions save
+ * and restore MPFR's exponent range. */
+#ifndef NFI_ENGINE_MPFR_H
+#define NFI_ENGINE_MPFR_H
+
+#include <stdint.h>
+
+#include <gmp.h>
+#include <mpfr.h>
+
+#include "format.h"
+#include "round.h"
+
+/* Rounds x into f with mode (sr_bits is the u of stochastic rounding and
+ * is ignored by the other modes).  x must be either exact (inexact == 0)
+ * or the round-to-odd of the exact value at a precision of at least
+ * p + 34 bits with inexact the sign of (x - exact) (any non-zero value
+ * will do: round-to-odd carries the rest).  Sets rop to precision p.
+ * Returns the sign of rop - exact (0 when exact) when it is known, as
+ * MPFR's ternary value; NaN gives 0. */
+int nfi_mpfr_round(mpfr_t rop, mpfr_srcptr x, int inexact,
+                   const nfi_format *f, nfi_round mode, uint32_t sr_bits);
+
+/* Rounds the exact rational q into f. */
+int nfi_mpfr_round_q(mpfr_t rop, const mpq_t q, const nfi_format *f,
+                     nfi_round mode, uint32_t sr_bits);
+
+/* rop = op(a, b, c) rounded once into f (operands beyond the operation's
+ * arity are ignored and may be NULL).  Operands are format values (this is
+ * not checked: an operand outside the format is used as the exact number
+ * it is).  cvt rounds a of any precision.  NaN operands give NaN; the
+ * sign rules of IEEE 754 apply to zeros and infinities; min and max
+ * propagate NaN and order -0 below +0.  Returns the ternary value. */
+int nfi_mpfr_op(nfi_op op, mpfr_t rop, mpfr_srcptr a, mpfr_srcptr b,
+                mpfr_srcptr c, const nfi_format *f, nfi_round mode,
+                uint32_t sr_bits);
+
+/* Binary64 convenience for formats that fit binary64: operands and result
+ * as doubles (exact).  Used as the fallback of the fast engine and by the
+ * tests. */
+double nfi_mpfr_op_d(nfi_op op, double a, double b, double c,
+                     const nfi_format *f, nfi_round mode, uint32_t sr_bits);
+
+/* Whether x (of any precision) is a value of f: finite values on the grid
+ * within range, infinities where f has them, NaN. */
+int nfi_mpfr_in_format(mpfr_srcptr x, const nfi_format *f);
+
+#endif
