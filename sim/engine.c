@@ -77,19 +77,29 @@ static bool is_binary64(mpfr_srcptr x)
     return same;
 }
 
+/* The stochastic bits of the next operation done through MPFR. */
+static uint32_t next_mpfr_bits(nfi_engine *e)
+{
+    if (e->mode != NFI_ROUND_SR)
+        return 0;
+    uint64_t *counter = e->kind == NFI_ENGINE_MPFR ? &e->counter
+                                                   : &e->fast.counter;
+    return nfi_sr_bits(e->seed, (*counter)++);
+}
+
+void nfi_engine_round_q(nfi_engine *e, mpfr_t rop, const mpq_t q)
+{
+    nfi_mpfr_round_q(rop, q, &e->format, e->mode, next_mpfr_bits(e));
+}
+
 void nfi_engine_op(nfi_engine *e, nfi_op op, mpfr_t rop, mpfr_srcptr a,
                    mpfr_srcptr b, mpfr_srcptr c)
 {
     int arity = nfi_op_arity(op);
     if (e->kind == NFI_ENGINE_MPFR ||
         (op == NFI_OP_CVT && !is_binary64(a))) {
-        uint32_t u = 0;
-        if (e->mode == NFI_ROUND_SR) {
-            uint64_t *counter = e->kind == NFI_ENGINE_MPFR ? &e->counter
-                                                           : &e->fast.counter;
-            u = nfi_sr_bits(e->seed, (*counter)++);
-        }
-        nfi_mpfr_op(op, rop, a, b, c, &e->format, e->mode, u);
+        nfi_mpfr_op(op, rop, a, b, c, &e->format, e->mode,
+                    next_mpfr_bits(e));
         return;
     }
     double da = mpfr_get_d(a, MPFR_RNDN);

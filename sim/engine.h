@@ -54,4 +54,10 @@ int nfi_engine_init(nfi_engine *e, nfi_engine_kind kind,
 void nfi_engine_op(nfi_engine *e, nfi_op op, mpfr_t rop, mpfr_srcptr a,
                    mpfr_srcptr b, mpfr_srcptr c);
 
+/* rop = the exact rational q rounded once into the format (conversion
+ * from a decimal string goes this way on every engine, so that it never
+ * passes through binary64).  Takes one stochastic index like any
+ * operation. */
+void nfi_engine_round_q(nfi_engine *e, mpfr_t rop, const mpq_t q);
+
 #endif
