@@ -69,7 +69,9 @@ static void print_json(int n, nfi_format *fs, char **specs)
                f->overflow == NFI_OVERFLOW_INF ? "inf" : "saturate",
                nfi_round_name(f->round));
         for (int k = 0; k < N_CONST; k++) {
-            mpfr_printf(", \"%s\": \"%Ra\"", const_keys[k], v[k]);
+            char hex[256];
+            nfi_cli_format_value(hex, sizeof hex, v[k], f);
+            printf(", \"%s\": \"%s\"", const_keys[k], hex);
             mpfr_printf(", \"%s_decimal\": \"%.17Rg\"", const_keys[k], v[k]);
         }
         gmp_printf(", \"finite_values\": \"%Zd\"}%s\n", count,
@@ -108,9 +110,11 @@ static void print_table(int n, nfi_format *fs)
                f->overflow == NFI_OVERFLOW_SATURATE ?
                    ", overflow saturates" : "");
         printf("  %-18s %s\n", "default rounding", nfi_round_name(f->round));
-        for (int k = 0; k < N_CONST; k++)
-            mpfr_printf("  %-18s %-28Ra %.6Rg\n", const_names[k], v[k],
-                        v[k]);
+        for (int k = 0; k < N_CONST; k++) {
+            char hex[256];
+            nfi_cli_format_value(hex, sizeof hex, v[k], f);
+            mpfr_printf("  %-18s %-28s %.6Rg\n", const_names[k], hex, v[k]);
+        }
         gmp_printf("  %-18s %Zd\n", "finite values", count);
         for (int k = 0; k < N_CONST; k++)
             mpfr_clear(v[k]);
