@@ -13,12 +13,10 @@ int nfi_cmd_format(int argc, char **argv);
 int nfi_cmd_arith(int argc, char **argv);
 int nfi_cmd_demo(int argc, char **argv);
 
-/* Writes a format value: C99 %a of the binary64 value for formats inside
- * binary64 (exact), MPFR's hexadecimal form otherwise; NaN as "nan",
- * infinities as "inf" and "-inf". */
-void nfi_cli_print_value(FILE *out, mpfr_srcptr x, const nfi_format *f);
-
-/* Formats a value as text the same way into buf. */
+/* Writes a format value into buf: C99 %a of the binary64 value for
+ * formats inside binary64 (exact), a normalised hexadecimal form
+ * 0x1.<digits>p<e> of the exact value otherwise; NaN as "nan",
+ * infinities as "inf" and "-inf".  buf needs p/4 + 32 bytes. */
 void nfi_cli_format_value(char *buf, size_t size, mpfr_srcptr x,
                           const nfi_format *f);
 

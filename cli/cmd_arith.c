@@ -159,19 +159,27 @@ static int eval_line(arith_run *run, char *line, char *result,
 static void answer(arith_run *run, const char *text, long lineno,
                    const char *source)
 {
-    char line[4096], result[8192];
+    /* A result has p/4 hexadecimal digits and an exponent. */
+    size_t size = (size_t)run->engine.format.p / 4 + 128;
+    char *line = strdup(text), *result = malloc(size);
     nfi_error err;
-    snprintf(line, sizeof line, "%s", text);
-    if (eval_line(run, line, result, sizeof result, &err) != 0) {
+    if (line == NULL || result == NULL) {
+        fprintf(stderr, "nfi arith: %s %ld: out of memory\n", source,
+                lineno);
+        puts("error");
+        run->failures++;
+    } else if (eval_line(run, line, result, size, &err) != 0) {
         fprintf(stderr, "nfi arith: %s %ld: %s\n", source, lineno,
                 err.message);
         puts("error");
         run->failures++;
-        return;
+    } else {
+        if (run->verbose)
+            printf("%s\t", text);
+        puts(result);
     }
-    if (run->verbose)
-        printf("%s\t", text);
-    puts(result);
+    free(line);
+    free(result);
 }
 
 int nfi_cmd_arith(int argc, char **argv)

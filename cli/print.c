@@ -39,10 +39,3 @@ void nfi_cli_format_value(char *buf, size_t size, mpfr_srcptr x,
         format_hex(buf, size, x);
     }
 }
-
-void nfi_cli_print_value(FILE *out, mpfr_srcptr x, const nfi_format *f)
-{
-    char buf[4096];
-    nfi_cli_format_value(buf, sizeof buf, x, f);
-    fputs(buf, out);
-}
