@@ -1,9 +1,25 @@
 /* nfi: exp and log with proven error bounds.  u = 2^-53 below. */
 #include "elementary.h"
 
+#include "cpu.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+static inline uint64_t bits_of(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static inline double double_of(uint64_t b)
+{
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
 
 const double nfi_elem_ln2_hi = 0x1.62e42fefa38p-1;
 const double nfi_elem_ln2_lo = 0x1.ef35793c7673p-45;
@@ -23,7 +39,7 @@ const double nfi_elem_ln2_lo = 0x1.ef35793c7673p-45;
  * rounding a step: <= gamma_13 * sum |c_i| |r|^i <= 13.01 u * 1.42
  * absolute, <= 26.5 u relative.  Scaling by 2^k is exact (normal result).
  * Total <= 29.1 u < 2^-48. */
-int nfi_elem_exp(double x, double *y)
+NFI_FMA_CLONES int nfi_elem_exp(double x, double *y)
 {
     static const double c[14] = {
         1.0, 1.0, 0x1p-1, 0x1.5555555555555p-3, 0x1.5555555555555p-5,
@@ -33,7 +49,9 @@ int nfi_elem_exp(double x, double *y)
     if (!(x > -690.0 && x < 690.0))
         return 0; /* also NaN; exp(+-690) is within 2^+-996 */
 
-    double k = nearbyint(x * 0x1.71547652b82fep0);
+    /* Adding and subtracting 1.5 * 2^52 rounds to an integer (any
+     * integer near x / ln 2 serves the bound). */
+    double k = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
     double r = fma(-k, nfi_elem_ln2_hi, x);
     r = fma(-k, nfi_elem_ln2_lo, r);
 
@@ -41,7 +59,9 @@ int nfi_elem_exp(double x, double *y)
     for (int i = 12; i >= 0; i--)
         p = fma(p, r, c[i]);
 
-    *y = ldexp(p, (int)k);
+    /* |k| <= 996: 2^k is a normal binary64 number and p * 2^k, a normal
+     * result, is exact. */
+    *y = p * double_of((uint64_t)((int64_t)k + 1023) << 52);
     return 1;
 }
 
@@ -58,7 +78,7 @@ int nfi_elem_exp(double x, double *y)
  * k LN2_HI is exact; t = fma(k, LN2_LO, log m) and the final sum round
  * once each and the split adds <= 2^-86: relative <= 1.003 (13.2 u + u)
  * + u + 2^-85 < 15.3 u.  Total < 2^-48. */
-int nfi_elem_log(double x, double *y)
+NFI_FMA_CLONES int nfi_elem_log(double x, double *y)
 {
     static const double c[11] = {
         1.0, 0x1.5555555555555p-2, 0x1.999999999999ap-3,
@@ -68,11 +88,19 @@ int nfi_elem_log(double x, double *y)
     if (!(x > 0.0) || x == 1.0 || isinf(x))
         return 0;
 
-    int k;
-    double m = frexp(x, &k); /* exact, m in [1/2, 1) */
-    if (m < 0x1.6a09e667f3bcdp-1) {
-        m *= 2.0;
-        k -= 1;
+    /* x = m 2^k with m in [1, 2), read from the bits (subnormal x is
+     * first scaled by 2^54, exactly). */
+    int k = 0;
+    if (x < 0x1p-1022) {
+        x *= 0x1p54;
+        k = -54;
+    }
+    uint64_t b = bits_of(x);
+    k += (int)(b >> 52) - 1023;
+    double m = double_of((b & ((1ULL << 52) - 1)) | (1023ULL << 52));
+    if (m > 0x1.6a09e667f3bcdp0) {
+        m *= 0.5;
+        k += 1;
     }
     double f = (m - 1.0) / (m + 1.0);
     double s = f * f;

@@ -8,6 +8,7 @@
 
 #include "elementary.h"
 #include "engine_mpfr.h"
+#include "cpu.h"
 
 #define SIGN_BIT 0x8000000000000000ULL
 
@@ -233,6 +234,44 @@ static inline double finish(nfi_fast *c, double s, exact_error *err,
                             uint32_t u, bool *hard)
 {
     bool neg = signbit(s);
+    if (c->bits_path) {
+        /* Round-to-odd at 53 bits: s itself when exact or when its last
+         * bit is 1, else its binary64 neighbour toward x (adjacent
+         * magnitudes have adjacent bit patterns).  With p <= 51 that
+         * value rounds to the same p-bit result as x in every mode (Boldo
+         * and Melquiond 2008), and for p <= 20 it compares with every
+         * stochastic threshold (p + 32 bits) as x does.  The bit rounding
+         * below is that of a normal binade; results outside the format's
+         * normal range take the general path. */
+        uint64_t b = bits_of(s), sign = b & SIGN_BIT, mag = b ^ sign;
+        int es = error_sign(err);
+        if (es != 0 && (mag & 1) == 0)
+            mag += (es > 0) != neg ? 1 : (uint64_t)-1;
+        if (mag - c->min_normal_bits <= c->normal_span) {
+            uint64_t low = mag & c->low_mask, r = mag - low;
+            switch (c->kind[neg]) {
+            case DIR_TOWARD_ZERO:
+                break;
+            case DIR_AWAY:
+                r += low ? c->low_mask + 1 : 0;
+                break;
+            case DIR_NEAREST_EVEN:
+                r = (mag + c->half_minus_one + ((mag >> c->shift) & 1)) &
+                    ~c->low_mask;
+                break;
+            case DIR_NEAREST_AWAY:
+                r = (mag + c->half_minus_one + 1) & ~c->low_mask;
+                break;
+            default: {
+                uint64_t threshold = (0x100000000ULL - u) << (c->shift - 32);
+                r += low >= threshold ? c->low_mask + 1 : 0;
+                break;
+            }
+            }
+            if (r <= c->max_finite_bits)
+                return double_of(r | sign);
+        }
+    }
     if (neg) {
         err->e = -err->e;
         for (int i = 0; i < err->n; i++)
@@ -347,6 +386,12 @@ int nfi_fast_init(nfi_fast *ctx, const nfi_format *f, nfi_round mode,
     ctx->min_normal_bits = bits_of(pow2((int)f->emin));
     ctx->shift = 53 - (int)f->p;
     ctx->subnormal_magic = pow2((int)(f->emin - f->p + 1) + 52);
+    ctx->bits_path = f->p <= 51 && (mode != NFI_ROUND_SR || f->p <= 20);
+    ctx->low_mask = ctx->shift ? (1ULL << ctx->shift) - 1 : 0;
+    ctx->half_minus_one = ctx->shift ? (1ULL << (ctx->shift - 1)) - 1 : 0;
+    ctx->parity_mask = ctx->shift ? 1 : 0;
+    ctx->normal_span = ctx->max_finite_bits - ctx->min_normal_bits;
+    ctx->products_never_tiny = 2 * (f->emin - f->p + 1) >= -1022;
 
     for (int neg = 0; neg < 2; neg++) {
         int dir;
@@ -383,7 +428,7 @@ static inline double round_exact(nfi_fast *c, double y, uint32_t u,
     return finish(c, y, &none, u, hard);
 }
 
-double nfi_fast_round(nfi_fast *c, double x)
+static inline double fast_round(nfi_fast *c, double x)
 {
     uint32_t u = next_bits(c);
     if (isnan(x) || x == 0.0)
@@ -395,7 +440,7 @@ double nfi_fast_round(nfi_fast *c, double x)
     return hard ? fall_back(c, NFI_OP_CVT, x, 0.0, 0.0, u) : r;
 }
 
-double nfi_fast_add(nfi_fast *c, double a, double b)
+static inline double fast_add(nfi_fast *c, double a, double b)
 {
     double s = a + b;
     if (c->plain_rne) {
@@ -429,9 +474,9 @@ double nfi_fast_add(nfi_fast *c, double a, double b)
     return hard ? fall_back(c, NFI_OP_ADD, a, b, 0.0, u) : r;
 }
 
-double nfi_fast_sub(nfi_fast *c, double a, double b)
+static inline double fast_sub(nfi_fast *c, double a, double b)
 {
-    return nfi_fast_add(c, a, -b);
+    return fast_add(c, a, -b);
 }
 
 /* Whether an operation on finite a, b gave a special s (0, inf, NaN) that
@@ -450,7 +495,7 @@ static inline int special_result(nfi_fast *c, double s, double a, double b,
     return 1;
 }
 
-double nfi_fast_mul(nfi_fast *c, double a, double b)
+static inline double fast_mul(nfi_fast *c, double a, double b)
 {
     double s = a * b;
     double out;
@@ -479,7 +524,7 @@ double nfi_fast_mul(nfi_fast *c, double a, double b)
     return hard ? fall_back(c, NFI_OP_MUL, a, b, 0.0, u) : r;
 }
 
-double nfi_fast_div(nfi_fast *c, double a, double b)
+static inline double fast_div(nfi_fast *c, double a, double b)
 {
     double q = a / b;
     double out;
@@ -507,7 +552,7 @@ double nfi_fast_div(nfi_fast *c, double a, double b)
     return hard ? fall_back(c, NFI_OP_DIV, a, b, 0.0, u) : res;
 }
 
-double nfi_fast_sqrt(nfi_fast *c, double a)
+static inline double fast_sqrt(nfi_fast *c, double a)
 {
     uint32_t u = next_bits(c);
     if (!(a > 0.0) || isinf(a)) {
@@ -539,7 +584,7 @@ static void grow_expansion(const double *e, int n, double b, double *h)
     h[n] = q;
 }
 
-double nfi_fast_fma(nfi_fast *c, double a, double b, double d)
+static inline double fast_fma(nfi_fast *c, double a, double b, double d)
 {
     uint32_t u = next_bits(c);
     double s = fma(a, b, d);
@@ -591,7 +636,7 @@ static inline int round_enclosure(nfi_fast *c, double lo, double hi,
     return 1;
 }
 
-double nfi_fast_exp(nfi_fast *c, double a)
+static inline double fast_exp(nfi_fast *c, double a)
 {
     uint32_t u = next_bits(c);
     if (isnan(a))
@@ -610,7 +655,7 @@ double nfi_fast_exp(nfi_fast *c, double a)
     return fall_back(c, NFI_OP_EXP, a, 0.0, 0.0, u);
 }
 
-double nfi_fast_log(nfi_fast *c, double a)
+static inline double fast_log(nfi_fast *c, double a)
 {
     uint32_t u = next_bits(c);
     if (isnan(a) || a < 0.0)
@@ -648,18 +693,19 @@ double nfi_fast_max(double a, double b)
     return a > b ? a : b;
 }
 
-double nfi_fast_op(nfi_fast *c, nfi_op op, double a, double b, double d)
+static inline double fast_op(nfi_fast *c, nfi_op op, double a, double b,
+                             double d)
 {
     switch (op) {
-    case NFI_OP_ADD: return nfi_fast_add(c, a, b);
-    case NFI_OP_SUB: return nfi_fast_sub(c, a, b);
-    case NFI_OP_MUL: return nfi_fast_mul(c, a, b);
-    case NFI_OP_DIV: return nfi_fast_div(c, a, b);
-    case NFI_OP_SQRT: return nfi_fast_sqrt(c, a);
-    case NFI_OP_FMA: return nfi_fast_fma(c, a, b, d);
-    case NFI_OP_EXP: return nfi_fast_exp(c, a);
-    case NFI_OP_LOG: return nfi_fast_log(c, a);
-    case NFI_OP_CVT: return nfi_fast_round(c, a);
+    case NFI_OP_ADD: return fast_add(c, a, b);
+    case NFI_OP_SUB: return fast_sub(c, a, b);
+    case NFI_OP_MUL: return fast_mul(c, a, b);
+    case NFI_OP_DIV: return fast_div(c, a, b);
+    case NFI_OP_SQRT: return fast_sqrt(c, a);
+    case NFI_OP_FMA: return fast_fma(c, a, b, d);
+    case NFI_OP_EXP: return fast_exp(c, a);
+    case NFI_OP_LOG: return fast_log(c, a);
+    case NFI_OP_CVT: return fast_round(c, a);
     case NFI_OP_NEG: return -a;
     case NFI_OP_ABS: return fabs(a);
     case NFI_OP_MIN: return nfi_fast_min(a, b);
@@ -668,44 +714,158 @@ double nfi_fast_op(nfi_fast *c, nfi_op op, double a, double b, double d)
     return NAN;
 }
 
-void nfi_fast_add_array(nfi_fast *c, size_t n, double *out, const double *a,
-                        const double *b)
+/* Arrays in RNE with p <= 25 (or any p for plain rounding): a first pass
+ * without branches rounds a block as if every result were a normal
+ * format value and notes whether any was not; such a block is done again
+ * element by element.  Blocks keep the inputs intact when out aliases
+ * them. */
+#define BLOCK 64
+
+enum { ARRAY_ROUND, ARRAY_ADD, ARRAY_MUL };
+
+/* One block of at most BLOCK results into block[], rounded as if every
+ * result were a normal format value (or an exact zero, where zero_ok);
+ * returns non-zero when any was not.  Written without branches and with
+ * the context's constants in locals, so that the compiler vectorises it;
+ * inlined with a constant kind. */
+static inline __attribute__((always_inline)) uint64_t
+rne_block(const nfi_fast *c, int kind, size_t m, double *restrict block,
+          const double *x, const double *y)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = nfi_fast_add(c, a[i], b[i]);
+    const int shift = c->shift;
+    const uint64_t half = c->half_minus_one, parity = c->parity_mask;
+    const uint64_t keep = ~c->low_mask, min = c->min_normal_bits;
+    const uint64_t span = c->normal_span, max = c->max_finite_bits;
+    const uint64_t zero_ok = kind != ARRAY_MUL || c->products_never_tiny;
+    uint64_t outside = 0;
+    for (size_t i = 0; i < m; i++) {
+        double v = kind == ARRAY_ROUND ? x[i]
+                   : kind == ARRAY_ADD ? x[i] + y[i] : x[i] * y[i];
+        uint64_t b = bits_of(v), sign = b & SIGN_BIT, mag = b ^ sign;
+        uint64_t r = (mag + half + ((mag >> shift) & parity)) & keep;
+        uint64_t zero = mag == 0;
+        outside |= ((uint64_t)(mag - min > span) & ~(zero & zero_ok)) |
+                   (uint64_t)(r > max);
+        block[i] = double_of(r | sign);
+    }
+    return outside;
 }
 
-void nfi_fast_mul_array(nfi_fast *c, size_t n, double *out, const double *a,
-                        const double *b)
+static inline __attribute__((always_inline)) void
+rne_array(nfi_fast *c, int kind, size_t n, double *out, const double *a,
+          const double *b)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = nfi_fast_mul(c, a[i], b[i]);
-}
-
-void nfi_fast_exp_array(nfi_fast *c, size_t n, double *out, const double *a)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = nfi_fast_exp(c, a[i]);
-}
-
-void nfi_fast_round_array(nfi_fast *c, size_t n, double *out,
-                          const double *x)
-{
-    if (c->mode == NFI_ROUND_RNE) {
-        for (size_t i = 0; i < n; i++) {
-            double v = x[i];
-            out[i] = isinf(v) ? exact_infinity(c, v < 0) : round_rne(c, v);
+    double block[BLOCK];
+    for (size_t start = 0; start < n; start += BLOCK) {
+        size_t m = n - start < BLOCK ? n - start : BLOCK;
+        const double *x = a + start, *y = b ? b + start : NULL;
+        if (rne_block(c, kind, m, block, x, y)) {
+            for (size_t i = 0; i < m; i++)
+                block[i] = kind == ARRAY_ROUND ? fast_round(c, x[i])
+                           : kind == ARRAY_ADD ? fast_add(c, x[i], y[i])
+                                               : fast_mul(c, x[i], y[i]);
         }
+        memcpy(out + start, block, m * sizeof *block);
+    }
+}
+
+NFI_FMA_CLONES void nfi_fast_add_array(nfi_fast *c, size_t n, double *out, const double *a,
+                        const double *b)
+{
+    if (c->plain_rne) {
+        rne_array(c, ARRAY_ADD, n, out, a, b);
         return;
     }
     for (size_t i = 0; i < n; i++)
-        out[i] = nfi_fast_round(c, x[i]);
+        out[i] = fast_add(c, a[i], b[i]);
 }
 
-double nfi_fast_dot(nfi_fast *c, size_t n, const double *a, const double *b)
+NFI_FMA_CLONES void nfi_fast_mul_array(nfi_fast *c, size_t n, double *out, const double *a,
+                        const double *b)
+{
+    /* A normal product of p <= 25 bit significands is exact. */
+    if (c->plain_rne) {
+        rne_array(c, ARRAY_MUL, n, out, a, b);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = fast_mul(c, a[i], b[i]);
+}
+
+NFI_FMA_CLONES void nfi_fast_exp_array(nfi_fast *c, size_t n, double *out, const double *a)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = fast_exp(c, a[i]);
+}
+
+NFI_FMA_CLONES void nfi_fast_round_array(nfi_fast *c, size_t n, double *out,
+                          const double *x)
+{
+    if (c->mode == NFI_ROUND_RNE) {
+        rne_array(c, ARRAY_ROUND, n, out, x, NULL);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = fast_round(c, x[i]);
+}
+
+NFI_FMA_CLONES double nfi_fast_dot(nfi_fast *c, size_t n, const double *a, const double *b)
 {
     double acc = 0.0;
     for (size_t i = 0; i < n; i++)
-        acc = nfi_fast_add(c, acc, nfi_fast_mul(c, a[i], b[i]));
+        acc = fast_add(c, acc, fast_mul(c, a[i], b[i]));
     return acc;
+}
+
+/* Public entry points: each built with and without FMA instructions. */
+
+NFI_FMA_CLONES double nfi_fast_round(nfi_fast *c, double x)
+{
+    return fast_round(c, x);
+}
+
+NFI_FMA_CLONES double nfi_fast_add(nfi_fast *c, double a, double b)
+{
+    return fast_add(c, a, b);
+}
+
+NFI_FMA_CLONES double nfi_fast_sub(nfi_fast *c, double a, double b)
+{
+    return fast_sub(c, a, b);
+}
+
+NFI_FMA_CLONES double nfi_fast_mul(nfi_fast *c, double a, double b)
+{
+    return fast_mul(c, a, b);
+}
+
+NFI_FMA_CLONES double nfi_fast_div(nfi_fast *c, double a, double b)
+{
+    return fast_div(c, a, b);
+}
+
+NFI_FMA_CLONES double nfi_fast_sqrt(nfi_fast *c, double a)
+{
+    return fast_sqrt(c, a);
+}
+
+NFI_FMA_CLONES double nfi_fast_fma(nfi_fast *c, double a, double b, double d)
+{
+    return fast_fma(c, a, b, d);
+}
+
+NFI_FMA_CLONES double nfi_fast_exp(nfi_fast *c, double a)
+{
+    return fast_exp(c, a);
+}
+
+NFI_FMA_CLONES double nfi_fast_log(nfi_fast *c, double a)
+{
+    return fast_log(c, a);
+}
+
+NFI_FMA_CLONES double nfi_fast_op(nfi_fast *c, nfi_op op, double a, double b,
+                                  double d)
+{
+    return fast_op(c, op, a, b, d);
 }

@@ -51,6 +51,12 @@ typedef struct nfi_fast {
     uint64_t max_finite_bits;
     int shift;                /* 53 - p */
     double subnormal_magic;   /* 2^(emin - p + 1 + 52) */
+    bool bits_path;           /* round-to-odd then bit rounding applies */
+    uint64_t low_mask;        /* the 53 - p bits below the grid */
+    uint64_t half_minus_one;  /* half a grid step, less one */
+    uint64_t parity_mask;     /* 1, or 0 when p = 53 */
+    uint64_t normal_span;     /* max_finite_bits - min_normal_bits */
+    bool products_never_tiny; /* non-zero products are >= 2^-1022 */
 } nfi_fast;
 
 /* Prepares a context.  Returns 0, or -1 with an error when the format
