@@ -769,7 +769,8 @@ rne_array(nfi_fast *c, int kind, size_t n, double *out, const double *a,
     }
 }
 
-NFI_FMA_CLONES void nfi_fast_add_array(nfi_fast *c, size_t n, double *out, const double *a,
+NFI_FMA_CLONES
+void nfi_fast_add_array(nfi_fast *c, size_t n, double *out, const double *a,
                         const double *b)
 {
     if (c->plain_rne) {
@@ -780,7 +781,8 @@ NFI_FMA_CLONES void nfi_fast_add_array(nfi_fast *c, size_t n, double *out, const
         out[i] = fast_add(c, a[i], b[i]);
 }
 
-NFI_FMA_CLONES void nfi_fast_mul_array(nfi_fast *c, size_t n, double *out, const double *a,
+NFI_FMA_CLONES
+void nfi_fast_mul_array(nfi_fast *c, size_t n, double *out, const double *a,
                         const double *b)
 {
     /* A normal product of p <= 25 bit significands is exact. */
@@ -792,13 +794,15 @@ NFI_FMA_CLONES void nfi_fast_mul_array(nfi_fast *c, size_t n, double *out, const
         out[i] = fast_mul(c, a[i], b[i]);
 }
 
-NFI_FMA_CLONES void nfi_fast_exp_array(nfi_fast *c, size_t n, double *out, const double *a)
+NFI_FMA_CLONES
+void nfi_fast_exp_array(nfi_fast *c, size_t n, double *out, const double *a)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = fast_exp(c, a[i]);
 }
 
-NFI_FMA_CLONES void nfi_fast_round_array(nfi_fast *c, size_t n, double *out,
+NFI_FMA_CLONES
+void nfi_fast_round_array(nfi_fast *c, size_t n, double *out,
                           const double *x)
 {
     if (c->mode == NFI_ROUND_RNE) {
@@ -809,7 +813,8 @@ NFI_FMA_CLONES void nfi_fast_round_array(nfi_fast *c, size_t n, double *out,
         out[i] = fast_round(c, x[i]);
 }
 
-NFI_FMA_CLONES double nfi_fast_dot(nfi_fast *c, size_t n, const double *a, const double *b)
+NFI_FMA_CLONES
+double nfi_fast_dot(nfi_fast *c, size_t n, const double *a, const double *b)
 {
     double acc = 0.0;
     for (size_t i = 0; i < n; i++)
@@ -819,53 +824,62 @@ NFI_FMA_CLONES double nfi_fast_dot(nfi_fast *c, size_t n, const double *a, const
 
 /* Public entry points: each built with and without FMA instructions. */
 
-NFI_FMA_CLONES double nfi_fast_round(nfi_fast *c, double x)
+NFI_FMA_CLONES
+double nfi_fast_round(nfi_fast *c, double x)
 {
     return fast_round(c, x);
 }
 
-NFI_FMA_CLONES double nfi_fast_add(nfi_fast *c, double a, double b)
+NFI_FMA_CLONES
+double nfi_fast_add(nfi_fast *c, double a, double b)
 {
     return fast_add(c, a, b);
 }
 
-NFI_FMA_CLONES double nfi_fast_sub(nfi_fast *c, double a, double b)
+NFI_FMA_CLONES
+double nfi_fast_sub(nfi_fast *c, double a, double b)
 {
     return fast_sub(c, a, b);
 }
 
-NFI_FMA_CLONES double nfi_fast_mul(nfi_fast *c, double a, double b)
+NFI_FMA_CLONES
+double nfi_fast_mul(nfi_fast *c, double a, double b)
 {
     return fast_mul(c, a, b);
 }
 
-NFI_FMA_CLONES double nfi_fast_div(nfi_fast *c, double a, double b)
+NFI_FMA_CLONES
+double nfi_fast_div(nfi_fast *c, double a, double b)
 {
     return fast_div(c, a, b);
 }
 
-NFI_FMA_CLONES double nfi_fast_sqrt(nfi_fast *c, double a)
+NFI_FMA_CLONES
+double nfi_fast_sqrt(nfi_fast *c, double a)
 {
     return fast_sqrt(c, a);
 }
 
-NFI_FMA_CLONES double nfi_fast_fma(nfi_fast *c, double a, double b, double d)
+NFI_FMA_CLONES
+double nfi_fast_fma(nfi_fast *c, double a, double b, double d)
 {
     return fast_fma(c, a, b, d);
 }
 
-NFI_FMA_CLONES double nfi_fast_exp(nfi_fast *c, double a)
+NFI_FMA_CLONES
+double nfi_fast_exp(nfi_fast *c, double a)
 {
     return fast_exp(c, a);
 }
 
-NFI_FMA_CLONES double nfi_fast_log(nfi_fast *c, double a)
+NFI_FMA_CLONES
+double nfi_fast_log(nfi_fast *c, double a)
 {
     return fast_log(c, a);
 }
 
-NFI_FMA_CLONES double nfi_fast_op(nfi_fast *c, nfi_op op, double a, double b,
-                                  double d)
+NFI_FMA_CLONES
+double nfi_fast_op(nfi_fast *c, nfi_op op, double a, double b, double d)
 {
     return fast_op(c, op, a, b, d);
 }
