@@ -13,6 +13,7 @@ static const char *test_name = "test";
 static uint64_t test_seed;
 static uint64_t n_checks, n_failures;
 static struct timespec start_time;
+static uint64_t print_limit = HARNESS_MAX_PRINTED;
 
 void harness_init(const char *name, uint64_t default_seed)
 {
@@ -30,6 +31,9 @@ void harness_init(const char *name, uint64_t default_seed)
         }
         test_seed = v;
     }
+    const char *limit = getenv("NFI_TEST_PRINT_LIMIT");
+    if (limit != NULL && *limit != '\0')
+        print_limit = strtoull(limit, NULL, 10);
     clock_gettime(CLOCK_MONOTONIC, &start_time);
     /* Full buffering would lose the order of failure lines against the
      * summary when both streams go to one log. */
@@ -79,10 +83,11 @@ static bool count(bool ok)
     if (ok)
         return false;
     n_failures++;
-    if (n_failures == HARNESS_MAX_PRINTED + 1)
-        printf("%s: more failures follow; only the first %d are printed\n",
-               test_name, HARNESS_MAX_PRINTED);
-    return n_failures <= HARNESS_MAX_PRINTED;
+    if (n_failures == print_limit + 1)
+        printf("%s: more failures follow; only the first %llu are printed "
+               "(NFI_TEST_PRINT_LIMIT raises the limit)\n", test_name,
+               (unsigned long long)print_limit);
+    return n_failures <= print_limit;
 }
 
 static void print_prefix(void)

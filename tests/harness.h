@@ -6,7 +6,8 @@
  * from main.  Every check is counted; a failing check prints what is
  * needed to replay it (the seed, and for an operation the format, the
  * mode, the operation, the operands in %a and the expected and obtained
- * results).  Printing stops after HARNESS_MAX_PRINTED failures, counting
+ * results).  Printing stops after HARNESS_MAX_PRINTED failures (or the
+ * number in the environment variable NFI_TEST_PRINT_LIMIT), counting
  * goes on.  harness_finish prints one line
  *     test_xxx: N checks, F failures (seed S)
  * and returns 1 when a check failed or when nothing was checked (a test
