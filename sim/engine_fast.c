@@ -228,21 +228,90 @@ static inline double round_magnitude(const nfi_fast *c, double a,
     }
 }
 
-/* Rounds x = s + err into the format; s finite and non-zero.  Sets *hard
- * when the answer could not be decided. */
-static inline double finish(nfi_fast *c, double s, exact_error *err,
-                            uint32_t u, bool *hard)
+/* The general path of finish: any p, any position on the grid. */
+static __attribute__((noinline)) double
+finish_general(const nfi_fast *c, double s, exact_error *err, uint32_t u,
+               bool *hard)
 {
     bool neg = signbit(s);
-    if (c->bits_path) {
+    if (neg) {
+        err->e = -err->e;
+        for (int i = 0; i < err->n; i++)
+            err->terms[i] = -err->terms[i];
+    }
+    double r = round_magnitude(c, fabs(s), err, c->kind[neg], u, hard);
+    if (r > c->max_finite)
+        r = c->overflow_value[neg];
+    return neg ? -r : r;
+}
+
+/* Stochastic rounding of x = s + err by integer arithmetic, for p <= 51
+ * and results in the format's normal range; returns 0 when the general
+ * path must decide.  With T = s truncated to the grid, L = the bits below
+ * it (units of u53(s)) and err' the error toward larger magnitude, x goes
+ * away from zero when L u53 + err' >= q (2^32 - u) 2^-32, q = 2^shift
+ * u53, that is when D 2^-32 u53 + err' >= 0 with the integer
+ * D = L 2^32 - (2^32 - u) 2^shift.  |err'| <= u53 / 2, so |D| > 2^31
+ * decides alone; otherwise D 2^-32 u53 is a double (32 bits) and the sign
+ * of its sum with err' is exact (a sum of doubles is zero only when
+ * exact).  When L = 0 and err' < 0, x lies below T, in the binade below
+ * when T is a power of two: the general path takes that case. */
+static inline int stochastic_bits(const nfi_fast *c, double s,
+                                  const exact_error *err, bool neg,
+                                  uint32_t u, double *out)
+{
+    uint64_t b = bits_of(s), sign = b & SIGN_BIT, mag = b ^ sign;
+    if (mag - c->min_normal_bits > c->normal_span)
+        return 0;
+    int es = error_sign(err);
+    if (neg)
+        es = -es;
+    uint64_t low = mag & c->low_mask, r = mag - low;
+    if (low == 0 && es <= 0) {
+        if (es < 0)
+            return 0;
+        *out = s; /* exact */
+        return 1;
+    }
+    __int128 d = ((__int128)low << 32) -
+                 ((__int128)(0x100000000ULL - u) << c->shift);
+    bool away;
+    if (d > ((__int128)1 << 31)) {
+        away = true;
+    } else if (d < -((__int128)1 << 31)) {
+        away = false;
+    } else {
+        int ea = (int)(mag >> 52) - 1023;
+        if (err->kind != ERR_DOUBLE || ea - 84 < -1074)
+            return 0;
+        double e = neg ? -err->e : err->e;
+        away = (double)(int64_t)d * pow2(ea - 84) + e >= 0.0;
+    }
+    r += away ? c->low_mask + 1 : 0;
+    if (r > c->max_finite_bits)
+        return 0;
+    *out = double_of(r | sign);
+    return 1;
+}
+
+/* Rounds x = s + err into the format; s finite and non-zero.  Sets *hard
+ * when the answer could not be decided. */
+static inline __attribute__((always_inline)) double
+finish(nfi_fast *c, double s, exact_error *err, uint32_t u, bool *hard)
+{
+    bool neg = signbit(s);
+    if (c->sr_bits_path && c->kind[neg] == DIR_STOCHASTIC) {
+        double r;
+        if (stochastic_bits(c, s, err, neg, u, &r))
+            return r;
+    } else if (c->bits_path) {
         /* Round-to-odd at 53 bits: s itself when exact or when its last
          * bit is 1, else its binary64 neighbour toward x (adjacent
          * magnitudes have adjacent bit patterns).  With p <= 51 that
          * value rounds to the same p-bit result as x in every mode (Boldo
-         * and Melquiond 2008), and for p <= 20 it compares with every
-         * stochastic threshold (p + 32 bits) as x does.  The bit rounding
-         * below is that of a normal binade; results outside the format's
-         * normal range take the general path. */
+         * and Melquiond 2008).  The bit rounding below is that of a
+         * normal binade; results outside the format's normal range take
+         * the general path. */
         uint64_t b = bits_of(s), sign = b & SIGN_BIT, mag = b ^ sign;
         int es = error_sign(err);
         if (es != 0 && (mag & 1) == 0)
@@ -259,28 +328,15 @@ static inline double finish(nfi_fast *c, double s, exact_error *err,
                 r = (mag + c->half_minus_one + ((mag >> c->shift) & 1)) &
                     ~c->low_mask;
                 break;
-            case DIR_NEAREST_AWAY:
+            default: /* DIR_NEAREST_AWAY */
                 r = (mag + c->half_minus_one + 1) & ~c->low_mask;
                 break;
-            default: {
-                uint64_t threshold = (0x100000000ULL - u) << (c->shift - 32);
-                r += low >= threshold ? c->low_mask + 1 : 0;
-                break;
-            }
             }
             if (r <= c->max_finite_bits)
                 return double_of(r | sign);
         }
     }
-    if (neg) {
-        err->e = -err->e;
-        for (int i = 0; i < err->n; i++)
-            err->terms[i] = -err->terms[i];
-    }
-    double r = round_magnitude(c, fabs(s), err, c->kind[neg], u, hard);
-    if (r > c->max_finite)
-        r = c->overflow_value[neg];
-    return neg ? -r : r;
+    return finish_general(c, s, err, u, hard);
 }
 
 /* RNE rounding of an exact binary64 value y; any p <= 53. */
@@ -386,7 +442,8 @@ int nfi_fast_init(nfi_fast *ctx, const nfi_format *f, nfi_round mode,
     ctx->min_normal_bits = bits_of(pow2((int)f->emin));
     ctx->shift = 53 - (int)f->p;
     ctx->subnormal_magic = pow2((int)(f->emin - f->p + 1) + 52);
-    ctx->bits_path = f->p <= 51 && (mode != NFI_ROUND_SR || f->p <= 20);
+    ctx->bits_path = f->p <= 51 && mode != NFI_ROUND_SR;
+    ctx->sr_bits_path = f->p <= 51 && mode == NFI_ROUND_SR;
     ctx->low_mask = ctx->shift ? (1ULL << ctx->shift) - 1 : 0;
     ctx->half_minus_one = ctx->shift ? (1ULL << (ctx->shift - 1)) - 1 : 0;
     ctx->parity_mask = ctx->shift ? 1 : 0;
@@ -721,7 +778,8 @@ static inline double fast_op(nfi_fast *c, nfi_op op, double a, double b,
  * them. */
 #define BLOCK 64
 
-enum { ARRAY_ROUND, ARRAY_ADD, ARRAY_MUL };
+enum { ARRAY_ROUND, ARRAY_ADD, ARRAY_MUL, ARRAY_ADD_EXACT,
+       ARRAY_MUL_EXACT };
 
 /* One block of at most BLOCK results into block[], rounded as if every
  * result were a normal format value (or an exact zero, where zero_ok);
@@ -736,16 +794,50 @@ rne_block(const nfi_fast *c, int kind, size_t m, double *restrict block,
     const uint64_t half = c->half_minus_one, parity = c->parity_mask;
     const uint64_t keep = ~c->low_mask, min = c->min_normal_bits;
     const uint64_t span = c->normal_span, max = c->max_finite_bits;
-    const uint64_t zero_ok = kind != ARRAY_MUL || c->products_never_tiny;
+    const uint64_t zero_ok = (kind != ARRAY_MUL && kind != ARRAY_MUL_EXACT) ||
+                             c->products_never_tiny;
+    /* ARRAY_*_EXACT (RNE, 26 <= p <= 52): s = RN(x) and its exact error
+     * t (TwoSum, or fma for products, exact for |s| >= 2^-968).  RNE of s
+     * is RNE of x unless s is a grid midpoint and t != 0: a midpoint is
+     * at least u53(s) from every other binary64 number that is not one,
+     * and |t| <= u53(s)/2 (u53(s)/4 below a power of two, where the grid
+     * below is still coarser than 4 u53 for p <= 52).  Then x goes to the
+     * neighbour on t's side. */
+    const bool exact = kind == ARRAY_ADD_EXACT || kind == ARRAY_MUL_EXACT;
+    const uint64_t half_step = half + 1, step = c->low_mask + 1;
+    const uint64_t tiny = 0x0370000000000000ULL; /* bits of 2^-968 */
     uint64_t outside = 0;
     for (size_t i = 0; i < m; i++) {
-        double v = kind == ARRAY_ROUND ? x[i]
-                   : kind == ARRAY_ADD ? x[i] + y[i] : x[i] * y[i];
+        double v, t = 0.0;
+        if (kind == ARRAY_ROUND) {
+            v = x[i];
+        } else if (kind == ARRAY_ADD || kind == ARRAY_ADD_EXACT) {
+            v = x[i] + y[i];
+            if (exact) {
+                double bb = v - x[i];
+                t = (x[i] - (v - bb)) + (y[i] - bb);
+            }
+        } else {
+            v = x[i] * y[i];
+            if (exact)
+                t = fma(x[i], y[i], -v);
+        }
         uint64_t b = bits_of(v), sign = b & SIGN_BIT, mag = b ^ sign;
         uint64_t r = (mag + half + ((mag >> shift) & parity)) & keep;
+        if (exact) {
+            /* Integer masks only, so that the loop vectorises. */
+            uint64_t tb = bits_of(t);
+            uint64_t t_nonzero = (tb << 1) != 0;
+            uint64_t up = ((tb ^ b) >> 63) ^ 1; /* t has s's sign */
+            uint64_t mid = -(((mag & ~keep) == half_step) & t_nonzero);
+            uint64_t r_mid = (mag & keep) + (step & -up);
+            r = (r & ~mid) | (r_mid & mid);
+        }
         uint64_t zero = mag == 0;
         outside |= ((uint64_t)(mag - min > span) & ~(zero & zero_ok)) |
                    (uint64_t)(r > max);
+        if (kind == ARRAY_MUL_EXACT)
+            outside |= (uint64_t)(mag < tiny) & ~zero;
         block[i] = double_of(r | sign);
     }
     return outside;
@@ -762,8 +854,9 @@ rne_array(nfi_fast *c, int kind, size_t n, double *out, const double *a,
         if (rne_block(c, kind, m, block, x, y)) {
             for (size_t i = 0; i < m; i++)
                 block[i] = kind == ARRAY_ROUND ? fast_round(c, x[i])
-                           : kind == ARRAY_ADD ? fast_add(c, x[i], y[i])
-                                               : fast_mul(c, x[i], y[i]);
+                           : kind == ARRAY_ADD || kind == ARRAY_ADD_EXACT
+                               ? fast_add(c, x[i], y[i])
+                               : fast_mul(c, x[i], y[i]);
         }
         memcpy(out + start, block, m * sizeof *block);
     }
@@ -777,6 +870,10 @@ void nfi_fast_add_array(nfi_fast *c, size_t n, double *out, const double *a,
         rne_array(c, ARRAY_ADD, n, out, a, b);
         return;
     }
+    if (c->mode == NFI_ROUND_RNE && c->p <= 52) {
+        rne_array(c, ARRAY_ADD_EXACT, n, out, a, b);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         out[i] = fast_add(c, a[i], b[i]);
 }
@@ -788,6 +885,10 @@ void nfi_fast_mul_array(nfi_fast *c, size_t n, double *out, const double *a,
     /* A normal product of p <= 25 bit significands is exact. */
     if (c->plain_rne) {
         rne_array(c, ARRAY_MUL, n, out, a, b);
+        return;
+    }
+    if (c->mode == NFI_ROUND_RNE && c->p <= 52) {
+        rne_array(c, ARRAY_MUL_EXACT, n, out, a, b);
         return;
     }
     for (size_t i = 0; i < n; i++)

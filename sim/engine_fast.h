@@ -52,6 +52,7 @@ typedef struct nfi_fast {
     int shift;                /* 53 - p */
     double subnormal_magic;   /* 2^(emin - p + 1 + 52) */
     bool bits_path;           /* round-to-odd then bit rounding applies */
+    bool sr_bits_path;        /* stochastic rounding by integer compare */
     uint64_t low_mask;        /* the 53 - p bits below the grid */
     uint64_t half_minus_one;  /* half a grid step, less one */
     uint64_t parity_mask;     /* 1, or 0 when p = 53 */
