@@ -24,7 +24,8 @@ static const char arith_usage[] =
 "\n"
 "Operations:  add sub mul div X Y | sqrt exp log X | fma X Y Z (X*Y+Z,\n"
 "             one rounding) | cvt X (round any number into the format) |\n"
-"             neg abs X | min max X Y (NaN propagates, -0 < +0)\n"
+"             neg abs X | min max X Y (NaN propagates, -0 < +0) |\n"
+"             cmp X Y (prints -1, 0, 1 or unordered; -0 == +0)\n"
 "Operands:    C99 hex floats (0x1.8p-3), decimals (0.1, 1e-8), powers\n"
 "             of two (2^-9), inf, nan.  Operands of every operation but\n"
 "             cvt must be values of the format (0.1 is not a binary32\n"
@@ -76,10 +77,13 @@ static int eval_line(arith_run *run, char *line, char *result,
         words[nwords++] = w;
     }
     nfi_op op;
-    if (nwords == 0 || nfi_op_parse(words[0], &op) != 0)
+    bool compare = nwords > 0 && strcmp(words[0], "cmp") == 0;
+    if (compare)
+        op = NFI_OP_MIN; /* two operands of the format, no rounding */
+    else if (nwords == 0 || nfi_op_parse(words[0], &op) != 0)
         return nfi_error_set(err, "unknown operation '%s'; operations are "
                              "add sub mul div sqrt fma exp log cvt neg abs "
-                             "min max", nwords ? words[0] : "");
+                             "min max cmp", nwords ? words[0] : "");
     int arity = nfi_op_arity(op);
     if (nwords - 1 != arity)
         return nfi_error_set(err, "%s takes %d operand%s, got %d", words[0],
@@ -142,11 +146,17 @@ static int eval_line(arith_run *run, char *line, char *result,
         }
         nfi_number_clear(&num);
     }
-    if (status == 0 && !done)
+    if (status == 0 && compare) {
+        static const char *const names[] = {"-1", "0", "1", "unordered"};
+        snprintf(result, size, "%s",
+                 names[nfi_mpfr_compare(x[0], x[1]) + 1]);
+        done = true;
+    } else if (status == 0 && !done) {
         nfi_engine_op(&run->engine, op, r, x[0], x[1], x[2]);
-    if (status == 0)
+    }
+    if (status == 0 && !compare)
         nfi_cli_format_value(result, size, r, f);
-    if (status == 0 && run->verbose) {
+    if (status == 0 && run->verbose && !compare) {
         size_t len = strlen(result);
         mpfr_snprintf(result + len, size - len, "\t# %.17Rg", r);
     }

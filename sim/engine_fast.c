@@ -750,6 +750,14 @@ double nfi_fast_max(double a, double b)
     return a > b ? a : b;
 }
 
+nfi_order nfi_fast_compare(double a, double b)
+{
+    if (isnan(a) || isnan(b))
+        return NFI_ORDER_UNORDERED;
+    return a < b ? NFI_ORDER_LESS : a > b ? NFI_ORDER_GREATER
+                                          : NFI_ORDER_EQUAL;
+}
+
 static inline double fast_op(nfi_fast *c, nfi_op op, double a, double b,
                              double d)
 {

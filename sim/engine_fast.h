@@ -81,6 +81,7 @@ double nfi_fast_round(nfi_fast *ctx, double x);
 /* neg, abs, min, max: exact; min and max propagate NaN, -0 < +0. */
 double nfi_fast_min(double a, double b);
 double nfi_fast_max(double a, double b);
+nfi_order nfi_fast_compare(double a, double b);
 
 /* Generic entry by operation code (operands beyond the arity ignored). */
 double nfi_fast_op(nfi_fast *ctx, nfi_op op, double a, double b, double c);

@@ -341,3 +341,12 @@ int nfi_mpfr_in_format(mpfr_srcptr x, const nfi_format *f)
     mpfr_clear(r);
     return in;
 }
+
+nfi_order nfi_mpfr_compare(mpfr_srcptr a, mpfr_srcptr b)
+{
+    if (mpfr_nan_p(a) || mpfr_nan_p(b))
+        return NFI_ORDER_UNORDERED;
+    int c = mpfr_cmp(a, b);
+    return c < 0 ? NFI_ORDER_LESS : c > 0 ? NFI_ORDER_GREATER
+                                          : NFI_ORDER_EQUAL;
+}

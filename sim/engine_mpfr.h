@@ -56,6 +56,9 @@ int nfi_mpfr_op(nfi_op op, mpfr_t rop, mpfr_srcptr a, mpfr_srcptr b,
 double nfi_mpfr_op_d(nfi_op op, double a, double b, double c,
                      const nfi_format *f, nfi_round mode, uint32_t sr_bits);
 
+/* Compares a and b exactly (any precisions). */
+nfi_order nfi_mpfr_compare(mpfr_srcptr a, mpfr_srcptr b);
+
 /* Whether x (of any precision) is a value of f: finite values on the grid
  * within range, infinities where f has them, NaN. */
 int nfi_mpfr_in_format(mpfr_srcptr x, const nfi_format *f);

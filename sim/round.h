@@ -55,6 +55,15 @@ static inline uint32_t nfi_sr_bits(uint64_t seed, uint64_t index)
     return (uint32_t)z;
 }
 
+/* Result of comparing two values: a < b, a == b, a > b, or unordered
+ * (either is NaN).  -0 and +0 compare equal, as in IEEE 754. */
+typedef enum nfi_order {
+    NFI_ORDER_LESS = -1,
+    NFI_ORDER_EQUAL = 0,
+    NFI_ORDER_GREATER = 1,
+    NFI_ORDER_UNORDERED = 2
+} nfi_order;
+
 /* The operations an engine provides. */
 typedef enum nfi_op {
     NFI_OP_ADD, NFI_OP_SUB, NFI_OP_MUL, NFI_OP_DIV, NFI_OP_SQRT,
