@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine_fast.h"
+#include "engine_mpfr.h"
+
 static const char *test_name = "test";
 static uint64_t test_seed;
 static uint64_t n_checks, n_failures;
@@ -328,4 +331,31 @@ double truncate_to_format(const nfi_format *f, double x)
     double q = format_ulp(f, a);
     double t = trunc(a / q) * q; /* a / q is exact: q a power of two */
     return copysign(t, x);
+}
+
+double check_fast_vs_mpfr(nfi_fast *ctx, nfi_op op, double a, double b,
+                          double c)
+{
+    uint64_t index = ctx->counter;
+    double got = nfi_fast_op(ctx, op, a, b, c);
+    bool rounds = op != NFI_OP_NEG && op != NFI_OP_ABS &&
+                  op != NFI_OP_MIN && op != NFI_OP_MAX;
+    bool sr = ctx->mode == NFI_ROUND_SR;
+    uint32_t u = sr ? nfi_sr_bits(ctx->seed, index) : 0;
+    double want = nfi_mpfr_op_d(op, a, b, c, &ctx->format, ctx->mode, u);
+    uint64_t used = ctx->counter - index;
+    double operands[3] = {a, b, c};
+    if (used == (sr && rounds ? 1u : 0u)) {
+        check_op("fast vs mpfr", &ctx->format, ctx->mode, op, operands,
+                 want, got);
+    } else {
+        char spec[160];
+        nfi_format_spell(&ctx->format, spec, sizeof spec);
+        check_true(false, "fast engine, format %s, mode %s, %s(%a, %a, %a) "
+                   "took %llu stochastic indices", spec,
+                   nfi_round_name(ctx->mode), nfi_op_name(op), a, b, c,
+                   (unsigned long long)used);
+        ctx->counter = index + (sr && rounds ? 1 : 0);
+    }
+    return want;
 }

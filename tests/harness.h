@@ -26,6 +26,7 @@
 #include <gmp.h>
 #include <mpfr.h>
 
+#include "engine_fast.h"
 #include "format.h"
 #include "round.h"
 
@@ -67,6 +68,15 @@ bool check_op(const char *label, const nfi_format *f, nfi_round mode,
 bool check_op_mpfr(const char *label, const nfi_format *f, nfi_round mode,
                    nfi_op op, mpfr_srcptr *operands, mpfr_srcptr expected,
                    mpfr_srcptr got);
+
+/* Runs op(a, b, c) on the fast engine ctx and on the MPFR engine
+ * (nfi_mpfr_op_d) with the same stochastic bits, those of the index the
+ * context used, and checks in one check that the results agree and that
+ * the context took one stochastic index if and only if the mode is SR and
+ * the operation rounds (neg, abs, min and max never do).  Returns the
+ * MPFR result. */
+double check_fast_vs_mpfr(nfi_fast *ctx, nfi_op op, double a, double b,
+                          double c);
 
 /* Checks two doubles with a free-form description of what they are. */
 bool check_double(double expected, double got, const char *fmt, ...)
