@@ -16,6 +16,9 @@
  *
  * The run is split into shards (command line "I/N": shard I of N), which
  * meson runs in parallel; together they compare more than 10^7 tuples.
+ * The array forms (add, mul, round, exp; output aliasing an input or not)
+ * are compared element by element for every format and mode.  With the
+ * argument "quick" a fortieth of the work is done, as a unit test.
  * Each shard also compares the native engine (binary32 and binary64,
  * RNE) with the MPFR engine, through nfi_native_op and through
  * nfi_engine_op, on its share of 10^6 tuples, and nfi_fast_dot with a
@@ -38,10 +41,16 @@
 
 /* Tuples per (format, mode) and operation; with the format list below
  * (2 * 5 * 52 + 8 formats, 6 modes, 13 operations) this gives 1.06e7
- * tuples over all shards. */
+ * tuples over all shards, plus arrays and dot products.  The quick run
+ * (a unit test, also under the sanitizers and on the baseline build of
+ * the hot functions) does a fortieth of it. */
 #define TUPLES_PER_OP 260
 #define NATIVE_TUPLES 1000000
 #define ENGINE_TUPLES 100000
+#define QUICK_DIVISOR 40
+
+static int tuples_per_op = TUPLES_PER_OP;
+static unsigned array_every = 1; /* check the arrays of every n-th combo */
 
 static const nfi_op all_ops[] = {NFI_OP_ADD, NFI_OP_SUB, NFI_OP_MUL,
                                  NFI_OP_DIV, NFI_OP_SQRT, NFI_OP_FMA,
@@ -359,8 +368,57 @@ static void operands(generator *g, nfi_op op, double x[3])
     }
 }
 
+/* The array forms against the MPFR engine, element i taking stochastic
+ * index counter + i; the output aliases the first input every other
+ * time. */
+static void check_arrays(nfi_fast *ctx, generator *g)
+{
+    enum { N = 96 };
+    double a[N], b[N], out[N], want[N];
+    static const nfi_op ops[] = {NFI_OP_ADD, NFI_OP_MUL, NFI_OP_CVT,
+                                 NFI_OP_EXP};
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        nfi_op op = ops[k];
+        for (int i = 0; i < N; i++) {
+            double x[3];
+            operands(g, op, x);
+            a[i] = x[0];
+            b[i] = x[1];
+        }
+        uint64_t start = ctx->counter;
+        for (int i = 0; i < N; i++) {
+            uint32_t u = ctx->mode == NFI_ROUND_SR
+                             ? nfi_sr_bits(ctx->seed, start + (uint64_t)i)
+                             : 0;
+            want[i] = nfi_mpfr_op_d(op, a[i], b[i], 0, &ctx->format,
+                                    ctx->mode, u);
+        }
+        bool alias = rng_below(g->rng, 2);
+        double *dst = alias ? a : out;
+        double copy[N];
+        memcpy(copy, a, sizeof copy);
+        switch (op) {
+        case NFI_OP_ADD: nfi_fast_add_array(ctx, N, dst, a, b); break;
+        case NFI_OP_MUL: nfi_fast_mul_array(ctx, N, dst, a, b); break;
+        case NFI_OP_CVT: nfi_fast_round_array(ctx, N, dst, a); break;
+        default: nfi_fast_exp_array(ctx, N, dst, a); break;
+        }
+        for (int i = 0; i < N; i++) {
+            double x[3] = {copy[i], b[i], 0};
+            check_op(alias ? "array form, output aliasing the input"
+                           : "array form", &ctx->format, ctx->mode, op, x,
+                     want[i], dst[i]);
+        }
+        uint64_t used = ctx->counter - start;
+        check_true(used == (ctx->mode == NFI_ROUND_SR ? (uint64_t)N : 0),
+                   "array %s took %llu stochastic indices for %d elements",
+                   nfi_op_name(op), (unsigned long long)used, N);
+        ctx->counter = start + (ctx->mode == NFI_ROUND_SR ? N : 0);
+    }
+}
+
 static void check_format_mode(const nfi_format *f, nfi_round mode,
-                              test_rng *rng, uint64_t seed)
+                              test_rng *rng, uint64_t seed, bool arrays)
 {
     nfi_fast ctx;
     if (!check_true(nfi_fast_init(&ctx, f, mode, seed, NULL) == 0,
@@ -371,12 +429,14 @@ static void check_format_mode(const nfi_format *f, nfi_round mode,
                    (int)(f->subnormals ? f->emin - f->p + 1 : f->emin),
                    nfi_format_max_finite_d(f)};
     for (size_t k = 0; k < N_OPS; k++) {
-        for (int i = 0; i < TUPLES_PER_OP; i++) {
+        for (int i = 0; i < tuples_per_op; i++) {
             double x[3];
             operands(&g, all_ops[k], x);
             check_fast_vs_mpfr(&ctx, all_ops[k], x[0], x[1], x[2]);
         }
     }
+    if (arrays)
+        check_arrays(&ctx, &g);
     /* A few dot products: acc = fl(acc + fl(a_i b_i)), the product of
      * each step taking its stochastic index before the sum. */
     for (int t = 0; t < 8; t++) {
@@ -459,9 +519,16 @@ int main(int argc, char **argv)
 {
     harness_init("test_random", 1);
     unsigned shard = 0, shards = 1;
-    if (argc > 1 && (sscanf(argv[1], "%u/%u", &shard, &shards) != 2 ||
-                     shards == 0 || shard >= shards)) {
-        check_true(false, "usage: test_random [I/N] (shard I of N, from 0)");
+    long native = NATIVE_TUPLES, engine = ENGINE_TUPLES;
+    if (argc > 1 && strcmp(argv[1], "quick") == 0) {
+        tuples_per_op /= QUICK_DIVISOR;
+        array_every = 8;
+        native /= QUICK_DIVISOR;
+        engine /= QUICK_DIVISOR;
+    } else if (argc > 1 && (sscanf(argv[1], "%u/%u", &shard, &shards) != 2 ||
+                            shards == 0 || shard >= shards)) {
+        check_true(false, "usage: test_random [I/N | quick] (shard I of N, "
+                   "from 0)");
         return harness_finish();
     }
     test_rng rng;
@@ -473,10 +540,11 @@ int main(int argc, char **argv)
             if (combos % shards != shard)
                 continue;
             check_format_mode(&f, (nfi_round)m, &rng,
-                              harness_seed() * 1000003 + combos);
+                              harness_seed() * 1000003 + combos,
+                              combos / shards % array_every == 0);
         }
     }
-    check_native(&rng, NATIVE_TUPLES / shards, ENGINE_TUPLES / shards);
+    check_native(&rng, native / shards, engine / shards);
     printf("test_random: shard %u of %u, %llu fast-engine fallbacks to "
            "MPFR\n", shard, shards,
            (unsigned long long)nfi_fast_fallbacks());
