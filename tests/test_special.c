@@ -489,6 +489,54 @@ static void check_ternary(void)
     mpfr_clears(a, b, r, (mpfr_ptr)0);
 }
 
+/* Exact comparisons: NaN unordered, -0 == +0, infinities ordered. */
+static void check_compare(void)
+{
+    static const struct {
+        double a, b;
+        nfi_order order;
+    } t[] = {
+        {1, 2, NFI_ORDER_LESS},
+        {2, 1, NFI_ORDER_GREATER},
+        {1, 1, NFI_ORDER_EQUAL},
+        {-0.0, 0.0, NFI_ORDER_EQUAL},
+        {0.0, -0.0, NFI_ORDER_EQUAL},
+        {NAN, 1, NFI_ORDER_UNORDERED},
+        {1, NAN, NFI_ORDER_UNORDERED},
+        {NAN, NAN, NFI_ORDER_UNORDERED},
+        {-INF, INF, NFI_ORDER_LESS},
+        {INF, INF, NFI_ORDER_EQUAL},
+        {-INF, -INF, NFI_ORDER_EQUAL},
+        {M64, INF, NFI_ORDER_LESS},
+        {0x1p-1074, 0.0, NFI_ORDER_GREATER},
+        {-0x1p-1074, -0.0, NFI_ORDER_LESS},
+        {-3, -2, NFI_ORDER_LESS},
+        {NAN, INF, NFI_ORDER_UNORDERED},
+    };
+    mpfr_t a, b;
+    mpfr_inits2(53, a, b, (mpfr_ptr)0);
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        nfi_order got = nfi_fast_compare(t[i].a, t[i].b);
+        check_true(got == t[i].order, "nfi_fast_compare(%a, %a) = %d, "
+                   "expected %d", t[i].a, t[i].b, (int)got, (int)t[i].order);
+        mpfr_set_d(a, t[i].a, MPFR_RNDN);
+        mpfr_set_d(b, t[i].b, MPFR_RNDN);
+        got = nfi_mpfr_compare(a, b);
+        check_true(got == t[i].order, "nfi_mpfr_compare(%a, %a) = %d, "
+                   "expected %d", t[i].a, t[i].b, (int)got, (int)t[i].order);
+    }
+    /* Different precisions: 1 against 1 + 2^-200. */
+    mpfr_set_prec(b, 300);
+    mpfr_set_ui(b, 1, MPFR_RNDN);
+    mpfr_add_d(b, b, 0x1p-200, MPFR_RNDN);
+    mpfr_set_prec(a, 2);
+    mpfr_set_ui(a, 1, MPFR_RNDN);
+    check_true(nfi_mpfr_compare(a, b) == NFI_ORDER_LESS &&
+               nfi_mpfr_compare(b, a) == NFI_ORDER_GREATER,
+               "nfi_mpfr_compare of 1 and 1 + 2^-200");
+    mpfr_clears(a, b, (mpfr_ptr)0);
+}
+
 /* Values the fast engine and the dispatcher must refuse, with a message. */
 static void check_refusals(void)
 {
@@ -524,6 +572,7 @@ int main(void)
     check_cases();
     check_cases_through_dispatch();
     check_ternary();
+    check_compare();
     check_refusals();
     return harness_finish();
 }
