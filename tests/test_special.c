@@ -159,6 +159,12 @@ static const struct special_case cases[] = {
      MODES_SR(-INF, -INF, -M32, -M32, -INF, -INF)},
     /* exp(89) ~ 2^128.4: both neighbours beyond M. */
     {B32, EXP, 89, 0, 0, MODES_SR(INF, INF, M32, INF, M32, INF)},
+    /* exp(2^69) ~ 2^(8.5e20) overflows even MPFR's widest exponent range
+     * (2^(2^62)): the round-to-odd intermediate is MPFR's largest finite
+     * number and its neighbour away from zero is infinite. */
+    {B32, EXP, 0x1p69, 0, 0, MODES_SR(INF, INF, M32, INF, M32, INF)},
+    {B32 ",overflow=saturate", EXP, 0x1p69, 0, 0, ALL(M32)},
+    {B32, EXP, -0x1p69, 0, 0, MODES(0.0, 0.0, 0.0, 0x1p-149, 0.0)},
     {B32, MUL, M32, 1, 0, ALL(M32)},
     {B32 ",overflow=saturate", ADD, M32, 0x1p103, 0, ALL(M32)},
     {B32 ",overflow=saturate", ADD, -M32, -0x1p103, 0, ALL(-M32)},
