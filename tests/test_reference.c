@@ -9,8 +9,11 @@
  * engine instead rounds a round-to-odd intermediate; both must agree bit
  * for bit, for random operands weighted toward ties, cancellation, the
  * overflow threshold and the subnormal range, in formats from p = 2 to
- * binary128, p = 200 and p = 1000.  RNA and SR have no direct MPFR mode,
- * so they are not covered here (test_sr checks the SR rule directly).
+ * binary128, p = 200 and p = 1000.  RNA and SR have no MPFR mode; for
+ * them the exact result of add, sub, mul, div, fma and cvt is computed
+ * as a rational and rounded by the definitions of sim/round.h (the
+ * neighbours toward and away from zero on the grid without a top, the
+ * midpoint for RNA, the threshold q (2^32 - u) / 2^32 for SR).
  *
  * Also checked: the engine's result does not depend on the MPFR exponent
  * range the caller happens to have in force, including formats whose
@@ -295,6 +298,175 @@ static void check_format(test_rng *rng, const char *spec, long n)
     mpfr_clears(a, b, c, want, got, (mpfr_ptr)0);
 }
 
+/* The value of a format value (finite) as a rational. */
+static void get_q(mpq_t q, mpfr_srcptr x)
+{
+    mpfr_get_q(q, x);
+}
+
+/* rop = the rational z rounded into f by MPFR in mode rnd, the textbook
+ * way (z need not lie in any exponent range). */
+static void textbook_q(mpfr_t rop, const mpq_t z, const nfi_format *f,
+                       mpfr_rnd_t rnd)
+{
+    mpfr_exp_t emin = mpfr_get_emin(), emax = mpfr_get_emax();
+    mpfr_set_emin(f->subnormals ? f->emin - f->p + 2 : f->emin + 1);
+    mpfr_set_emax(f->emax + 1);
+    mpfr_set_prec(rop, f->p);
+    int t = mpfr_set_q(rop, z, rnd);
+    t = mpfr_check_range(rop, t, rnd);
+    if (f->subnormals)
+        mpfr_subnormalize(rop, t, rnd);
+    mpfr_set_emin(emin);
+    mpfr_set_emax(emax);
+}
+
+/* RNA and SR of an exact rational z by their definitions (sim/round.h),
+ * for an IEEE format with overflow to infinity: lo = RZ(z) on the grid
+ * without a top, q the grid step above |lo|, hi = lo + q (signed); RNA
+ * takes hi at the midpoint and the nearest otherwise; SR takes hi when
+ * (|z| - |lo|) 2^32 >= q (2^32 - u); a result beyond the largest finite
+ * value is an infinity. */
+static void reference_rna_sr(mpfr_t rop, const mpq_t z, const nfi_format *f,
+                             nfi_round mode, uint32_t u)
+{
+    mpfr_set_prec(rop, f->p);
+    if (mpq_sgn(z) == 0) {
+        mpfr_set_zero(rop, 1);
+        return;
+    }
+    int sign = mpq_sgn(z);
+    mpq_t a, lo_q, step, d, t;
+    mpq_inits(a, lo_q, step, d, t, NULL);
+    mpq_abs(a, z);
+
+    /* |z| >= 2^(emax+1): both neighbours on the grid without a top lie
+     * beyond the largest finite value. */
+    mpq_set_ui(t, 1, 1);
+    mpq_mul_2exp(t, t, (mp_bitcnt_t)(f->emax + 1));
+    if (mpq_cmp(a, t) >= 0) {
+        mpfr_set_inf(rop, sign);
+        goto done;
+    }
+    mpfr_t lo;
+    mpfr_init2(lo, f->p);
+    textbook_q(lo, a, f, MPFR_RNDZ);
+    get_q(lo_q, lo);
+    /* The step above lo: its binade's, or the step below 2^emin. */
+    long qe;
+    if (mpfr_zero_p(lo) || mpfr_get_exp(lo) - 1 < f->emin)
+        qe = f->subnormals ? f->emin - f->p + 1 : f->emin;
+    else
+        qe = mpfr_get_exp(lo) - f->p;
+    mpfr_clear(lo);
+    mpq_set_ui(step, 1, 1);
+    if (qe >= 0)
+        mpq_mul_2exp(step, step, (mp_bitcnt_t)qe);
+    else
+        mpq_div_2exp(step, step, (mp_bitcnt_t)-qe);
+
+    mpq_sub(d, a, lo_q); /* 0 <= d < step */
+    bool away;
+    if (mpq_sgn(d) == 0) {
+        away = false;
+    } else if (mode == NFI_ROUND_RNA) {
+        mpq_mul_2exp(t, d, 1);
+        away = mpq_cmp(t, step) >= 0;
+    } else {
+        mpq_mul_2exp(t, d, 32);
+        mpq_set_ui(a, 0x100000000UL - (unsigned long)u, 1);
+        mpq_mul(a, a, step);
+        away = mpq_cmp(t, a) >= 0;
+    }
+    if (away)
+        mpq_add(lo_q, lo_q, step);
+    /* lo_q now holds the magnitude of the result, exact in p bits. */
+    mpfr_t max;
+    mpfr_init2(max, f->p);
+    nfi_format_max_finite(f, max);
+    mpq_set_ui(t, 0, 1);
+    get_q(t, max);
+    if (mpq_cmp(lo_q, t) > 0)
+        mpfr_set_inf(rop, 1);
+    else
+        mpfr_set_q(rop, lo_q, MPFR_RNDN); /* exact */
+    mpfr_clear(max);
+    if (sign < 0)
+        mpfr_neg(rop, rop, MPFR_RNDN);
+done:
+    mpq_clears(a, lo_q, step, d, t, NULL);
+}
+
+/* RNA and SR on the MPFR engine against their definitions, for the
+ * operations whose exact result is a rational the test can compute:
+ * add, sub, mul, div, fma and cvt. */
+static void check_exact_modes(test_rng *rng, const char *spec, long n)
+{
+    static const nfi_op ops[] = {NFI_OP_ADD, NFI_OP_SUB, NFI_OP_MUL,
+                                 NFI_OP_DIV, NFI_OP_FMA, NFI_OP_CVT};
+    nfi_format f = harness_format(spec);
+    mpfr_t a, b, c, want, got;
+    mpfr_inits2(f.p, a, b, c, want, got, (mpfr_ptr)0);
+    mpq_t qa, qb, qc, z;
+    mpq_inits(qa, qb, qc, z, NULL);
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        nfi_op op = ops[k];
+        for (long i = 0; i < n; i++) {
+            if (op == NFI_OP_CVT)
+                cvt_operand(rng, &f, a);
+            else
+                random_value(rng, &f, a);
+            partner_value(rng, &f, a, b);
+            random_value(rng, &f, c);
+            if (op == NFI_OP_FMA && i % 2 && mpfr_number_p(a) &&
+                mpfr_number_p(b)) {
+                mpfr_t t;
+                mpfr_init2(t, 2 * f.p);
+                mpfr_mul(t, a, b, MPFR_RNDN);
+                mpfr_neg(t, t, MPFR_RNDN);
+                textbook(NFI_OP_CVT, c, t, NULL, NULL, &f, MPFR_RNDN);
+                mpfr_clear(t);
+            }
+            /* Only finite operands and results with a rational value. */
+            int arity = nfi_op_arity(op);
+            if (!mpfr_number_p(a) || (arity > 1 && !mpfr_number_p(b)) ||
+                (arity > 2 && !mpfr_number_p(c)) ||
+                (op == NFI_OP_DIV && mpfr_zero_p(b)))
+                continue;
+            get_q(qa, a);
+            get_q(qb, b);
+            get_q(qc, c);
+            switch (op) {
+            case NFI_OP_ADD: mpq_add(z, qa, qb); break;
+            case NFI_OP_SUB: mpq_sub(z, qa, qb); break;
+            case NFI_OP_MUL: mpq_mul(z, qa, qb); break;
+            case NFI_OP_DIV: mpq_div(z, qa, qb); break;
+            case NFI_OP_FMA: mpq_mul(z, qa, qb); mpq_add(z, z, qc); break;
+            default: mpq_set(z, qa); break;
+            }
+            /* A zero product or quotient keeps the operands' sign rules;
+             * those are the special-case table's business. */
+            if (mpq_sgn(z) == 0)
+                continue;
+            mpfr_srcptr operands[3] = {a, b, c};
+            reference_rna_sr(want, z, &f, NFI_ROUND_RNA, 0);
+            nfi_mpfr_op(op, got, a, b, c, &f, NFI_ROUND_RNA, 0);
+            check_op_mpfr("RNA by its definition vs nfi_mpfr_op", &f,
+                          NFI_ROUND_RNA, op, operands, want, got);
+            uint32_t u = (uint32_t)rng_next(rng);
+            reference_rna_sr(want, z, &f, NFI_ROUND_SR, u);
+            nfi_mpfr_op(op, got, a, b, c, &f, NFI_ROUND_SR, u);
+            bool ok = check_op_mpfr("SR by its definition vs nfi_mpfr_op",
+                                    &f, NFI_ROUND_SR, op, operands, want,
+                                    got);
+            if (!ok && harness_failures() <= HARNESS_MAX_PRINTED)
+                printf("  (u = %u)\n", u);
+        }
+    }
+    mpq_clears(qa, qb, qc, z, NULL);
+    mpfr_clears(a, b, c, want, got, (mpfr_ptr)0);
+}
+
 /* Exact rationals through nfi_mpfr_round_q against mpfr_set_q. */
 static void check_rationals(test_rng *rng)
 {
@@ -456,6 +628,8 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         check_format(&rng, formats[i].spec, 6 * formats[i].n);
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        check_exact_modes(&rng, formats[i].spec, 4 * formats[i].n);
     check_rationals(&rng);
     check_caller_range();
     mpfr_free_cache();

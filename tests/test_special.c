@@ -6,7 +6,9 @@
  * subnormals and with overflow=saturate, in binary32, bfloat16, OCP e4m3,
  * e5m2, binary64 and a p=40 format.  Each case is checked on the MPFR
  * engine, the fast engine and, for binary32 and binary64 in RNE, the
- * native engine.
+ * native engine, directly and through nfi_engine_op.  Also: the ternary
+ * value of the MPFR engine, exact comparisons, the names and arities of
+ * the operations and engines, and the engine choice of nfi_engine_init.
  *
  * Why: the random and exhaustive tests only show that the engines agree
  * with each other; this table is where the agreed answer is pinned to the
@@ -14,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine.h"
 #include "engine_fast.h"
@@ -543,6 +546,60 @@ static void check_compare(void)
     mpfr_clears(a, b, (mpfr_ptr)0);
 }
 
+/* Names and arities of the operations and engines. */
+static void check_names(void)
+{
+    static const struct {
+        nfi_op op;
+        const char *name;
+        int arity;
+    } ops[] = {
+        {ADD, "add", 2}, {SUB, "sub", 2}, {MUL, "mul", 2}, {DIV, "div", 2},
+        {SQRT, "sqrt", 1}, {FMA, "fma", 3}, {EXP, "exp", 1},
+        {LOG, "log", 1}, {CVT, "cvt", 1}, {NEG, "neg", 1}, {ABS, "abs", 1},
+        {MIN, "min", 2}, {MAX, "max", 2},
+    };
+    check_true(sizeof ops / sizeof ops[0] == NFI_OP_COUNT, "every "
+               "operation is in the table");
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        nfi_op back = (nfi_op)-1;
+        check_true(strcmp(nfi_op_name(ops[i].op), ops[i].name) == 0 &&
+                   nfi_op_arity(ops[i].op) == ops[i].arity &&
+                   nfi_op_parse(ops[i].name, &back) == 0 &&
+                   back == ops[i].op, "operation %s: name '%s', arity %d",
+                   ops[i].name, nfi_op_name(ops[i].op),
+                   nfi_op_arity(ops[i].op));
+    }
+    nfi_op op;
+    check_true(nfi_op_parse("SQRT", &op) == 0 && op == SQRT,
+               "operation names ignore case");
+    check_true(nfi_op_parse("pow", &op) == -1, "'pow' is not an operation");
+
+    static const struct {
+        const char *name;
+        nfi_engine_kind kind;
+    } engines[] = {
+        {"auto", NFI_ENGINE_AUTO}, {"mpfr", NFI_ENGINE_MPFR},
+        {"fast", NFI_ENGINE_FAST}, {"native", NFI_ENGINE_NATIVE},
+        {"MPFR", NFI_ENGINE_MPFR},
+    };
+    for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++) {
+        nfi_engine_kind kind = (nfi_engine_kind)-1;
+        check_true(nfi_engine_parse(engines[i].name, &kind, NULL) == 0 &&
+                   kind == engines[i].kind, "engine name '%s'",
+                   engines[i].name);
+        check_true(strcasecmp(nfi_engine_name(engines[i].kind),
+                              engines[i].name) == 0, "engine %d is named "
+                   "'%s'", (int)engines[i].kind,
+                   nfi_engine_name(engines[i].kind));
+    }
+    nfi_error err = {""};
+    nfi_engine_kind kind;
+    check_true(nfi_engine_parse("gpu", &kind, &err) == -1 &&
+               strstr(err.message, "gpu") != NULL, "bad engine name: "
+               "\"%s\"", err.message);
+}
+
 /* Values the fast engine and the dispatcher must refuse, with a message. */
 static void check_refusals(void)
 {
@@ -579,6 +636,7 @@ int main(void)
     check_cases_through_dispatch();
     check_ternary();
     check_compare();
+    check_names();
     check_refusals();
     return harness_finish();
 }
