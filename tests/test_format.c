@@ -410,6 +410,12 @@ static void check_enumeration(const nfi_format *f, const char *spec,
                spec, not_in);
     check_true(mid_in == 0, "%s: %zu midpoints of neighbours in the format",
                spec, mid_in);
+    mpfr_set_inf(x, -1);
+    check_true(nfi_mpfr_in_format(x, f) == f->has_inf, "%s: -inf is%s a "
+               "value of the format", spec, f->has_inf ? " not" : "");
+    mpfr_set_nan(x);
+    check_true(nfi_mpfr_in_format(x, f) == 1, "%s: NaN is a value of every "
+               "format", spec);
     /* Just beyond the largest finite value. */
     mpfr_set_d(x, largest, MPFR_RNDN);
     mpfr_nextabove(x);

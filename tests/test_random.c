@@ -21,8 +21,9 @@
  * argument "quick" a fortieth of the work is done, as a unit test.
  * Each shard also compares the native engine (binary32 and binary64,
  * RNE) with the MPFR engine, through nfi_native_op and through
- * nfi_engine_op, on its share of 10^6 tuples, and nfi_fast_dot with a
- * sequence of MPFR operations.
+ * nfi_engine_op, on its share of 10^6 tuples, and its binary32 array and
+ * dot functions; nfi_fast_dot with a sequence of MPFR operations; and
+ * cvt through nfi_engine_op of values that are not binary64 numbers.
  *
  * Why: the exhaustive tests cover formats of at most 16 bits; the fast
  * engine's other paths (p > 25, round-to-odd emulation, the error
@@ -468,6 +469,100 @@ static void check_format_mode(const nfi_format *f, nfi_round mode,
     }
 }
 
+/* The binary32 array functions of the native engine against the MPFR
+ * engine element by element; the dot product against a sequence of MPFR
+ * operations (each product and each sum rounded to binary32, in order). */
+static void check_native_arrays(test_rng *rng, long rounds)
+{
+    nfi_format f = harness_format("binary32");
+    generator g = {rng, &f, 24, -126, 127, -149, 0x1.fffffep+127};
+    enum { N = 64 };
+    float a[N], b[N], sum[N], prod[N];
+    for (long r = 0; r < rounds; r++) {
+        size_t n = 1 + rng_below(rng, N);
+        for (size_t i = 0; i < n; i++) {
+            double x[3];
+            operands(&g, r % 2 ? NFI_OP_ADD : NFI_OP_MUL, x);
+            a[i] = (float)x[0]; /* exact: binary32 values */
+            b[i] = (float)x[1];
+        }
+        nfi_native_add_f32(n, sum, a, b);
+        nfi_native_mul_f32(n, prod, a, b);
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double x[3] = {a[i], b[i], 0};
+            check_op("nfi_native_add_f32", &f, NFI_ROUND_RNE, NFI_OP_ADD, x,
+                     nfi_mpfr_op_d(NFI_OP_ADD, a[i], b[i], 0, &f,
+                                   NFI_ROUND_RNE, 0), sum[i]);
+            double p = nfi_mpfr_op_d(NFI_OP_MUL, a[i], b[i], 0, &f,
+                                     NFI_ROUND_RNE, 0);
+            check_op("nfi_native_mul_f32", &f, NFI_ROUND_RNE, NFI_OP_MUL, x,
+                     p, prod[i]);
+            acc = nfi_mpfr_op_d(NFI_OP_ADD, acc, p, 0, &f, NFI_ROUND_RNE, 0);
+        }
+        double dims[3] = {(double)n, 0, 0};
+        check_op("nfi_native_dot_f32 vs sequential mpfr (operand: length)",
+                 &f, NFI_ROUND_RNE, NFI_OP_ADD, dims, acc,
+                 nfi_native_dot_f32(n, a, b));
+    }
+}
+
+/* cvt through nfi_engine_op of values that are not binary64 numbers
+ * (more bits, or beyond binary64's range) and of binary64 values held at
+ * a high precision, on every engine that takes the format, against the
+ * MPFR engine with the same stochastic index. */
+static void check_engine_cvt(test_rng *rng, long n)
+{
+    static const char *const specs[] = {"binary32", "binary64", "bfloat16",
+                                        "e4m3", "p=30,emin=-200,emax=200"};
+    static const nfi_engine_kind kinds[] = {NFI_ENGINE_FAST,
+                                            NFI_ENGINE_NATIVE};
+    mpfr_t x, r1, r2;
+    mpfr_inits2(120, x, r1, r2, (mpfr_ptr)0);
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        nfi_format f = harness_format(specs[s]);
+        for (int m = 0; m < NFI_ROUND_COUNT; m++) {
+            for (size_t k = 0; k < 2; k++) {
+                nfi_engine eng, ref;
+                if (nfi_engine_init(&eng, kinds[k], &f, (nfi_round)m, 3,
+                                    NULL) != 0)
+                    continue;
+                nfi_engine_init(&ref, NFI_ENGINE_MPFR, &f, (nfi_round)m, 3,
+                                NULL);
+                for (long i = 0; i < n; i++) {
+                    /* 120 random bits (or 53, or 20) at 2^e, e across
+                     * and beyond binary64's range. */
+                    static const int widths[] = {120, 53, 20};
+                    int w = widths[rng_below(rng, 3)];
+                    mpz_t mz;
+                    mpz_init(mz);
+                    mpz_set_ui(mz, rng_next(rng) | 1);
+                    mpz_mul_2exp(mz, mz, 64);
+                    mpz_add_ui(mz, mz, rng_next(rng));
+                    mpz_fdiv_q_2exp(mz, mz, (mp_bitcnt_t)(128 - w));
+                    long e = rng_range(rng, -1250, 1100);
+                    if (rng_below(rng, 2))
+                        e = rng_range(rng, f.emin - f.p - 4, f.emax + 2) -
+                            w;
+                    mpfr_set_z_2exp(x, mz, e, MPFR_RNDN);
+                    if (rng_below(rng, 2))
+                        mpfr_neg(x, x, MPFR_RNDN);
+                    mpz_clear(mz);
+                    nfi_engine_op(&eng, NFI_OP_CVT, r1, x, NULL, NULL);
+                    nfi_engine_op(&ref, NFI_OP_CVT, r2, x, NULL, NULL);
+                    mpfr_srcptr operands[1] = {x};
+                    check_op_mpfr(kinds[k] == NFI_ENGINE_FAST ?
+                                  "nfi_engine fast cvt vs mpfr" :
+                                  "nfi_engine native cvt vs mpfr", &f,
+                                  (nfi_round)m, NFI_OP_CVT, operands, r2,
+                                  r1);
+                }
+            }
+        }
+    }
+    mpfr_clears(x, r1, r2, (mpfr_ptr)0);
+}
+
 /* The native engine against the MPFR engine: nfi_native_op for the
  * operations it computes, nfi_engine_op (native, which hands exp and log
  * to the fast engine) for all. */
@@ -513,6 +608,8 @@ static void check_native(test_rng *rng, long tuples, long engine_tuples)
         }
     }
     mpfr_clears(a, b, c, r1, r2, (mpfr_ptr)0);
+    check_native_arrays(rng, tuples / 100);
+    check_engine_cvt(rng, engine_tuples / 100);
 }
 
 int main(int argc, char **argv)
