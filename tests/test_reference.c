@@ -15,10 +15,11 @@
  * neighbours toward and away from zero on the grid without a top, the
  * midpoint for RNA, the threshold q (2^32 - u) / 2^32 for SR).
  *
- * Also checked: the engine's result does not depend on the MPFR exponent
- * range the caller happens to have in force, including formats whose
- * exponents exceed MPFR's default range (nfi allows |emin|, emax up to
- * 2^40, MPFR's default range is about +-2^30).
+ * Also checked: results are the same when the result variable is also an
+ * operand (as MPFR allows); and the engine's result does not depend on
+ * the MPFR exponent range the caller happens to have in force, including
+ * formats whose exponents exceed MPFR's default range (nfi allows |emin|,
+ * emax up to 2^40, MPFR's default range is about +-2^30).
  *
  * Why: every other engine is tested against the MPFR engine; this is
  * what makes it the ground truth rather than one more implementation. */
@@ -599,6 +600,52 @@ static void check_caller_range(void)
     mpfr_clears(a, r_default, r_wide, want, exact, lo, d, (mpfr_ptr)0);
 }
 
+/* MPFR's convention, which the engine's interface follows (result first,
+ * ternary value returned), lets the result be one of the operands.  The
+ * result of an aliased call must equal that of a separate one. */
+static void check_aliasing(test_rng *rng)
+{
+    static const char *const specs[] = {"binary16", "binary128",
+                                        "p=200,emin=-5000,emax=5000"};
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        nfi_format f = harness_format(specs[s]);
+        mpfr_t a, b, c, x, want, alias;
+        mpfr_inits2(f.p, a, b, c, want, alias, (mpfr_ptr)0);
+        mpfr_init2(x, f.p + 50);
+        int in_place_wrong = 0;
+        for (int i = 0; i < 200; i++) {
+            nfi_op op = (nfi_op)rng_below(rng, NFI_OP_COUNT);
+            nfi_round mode = (nfi_round)rng_below(rng, NFI_ROUND_COUNT);
+            uint32_t u = (uint32_t)rng_next(rng);
+            random_value(rng, &f, a);
+            partner_value(rng, &f, a, b);
+            random_value(rng, &f, c);
+            nfi_mpfr_op(op, want, a, b, c, &f, mode, u);
+            mpfr_set_prec(alias, f.p);
+            mpfr_set(alias, a, MPFR_RNDN);
+            nfi_mpfr_op(op, alias, alias, b, c, &f, mode, u);
+            mpfr_srcptr operands[3] = {a, b, c};
+            check_op_mpfr("nfi_mpfr_op with the result aliasing the first "
+                          "operand", &f, mode, op, operands, want, alias);
+
+            /* nfi_mpfr_round in place, on an exact wide value. */
+            cvt_operand(rng, &f, x);
+            mpfr_set_prec(alias, mpfr_get_prec(x));
+            mpfr_set(alias, x, MPFR_RNDN);
+            nfi_mpfr_round(want, x, 0, &f, mode, u);
+            nfi_mpfr_round(alias, alias, 0, &f, mode, u);
+            if (!same_mpfr(want, alias) && in_place_wrong++ == 0)
+                mpfr_printf("nfi_mpfr_round in place, %s, mode %s: x = %Ra "
+                            "gave %Ra, expected %Ra\n", specs[s],
+                            nfi_round_name(mode), x, alias, want);
+        }
+        check_true(in_place_wrong == 0, "%s: nfi_mpfr_round(x, x, ...) "
+                   "differs from nfi_mpfr_round(y, x, ...) in %d of 200 "
+                   "cases", specs[s], in_place_wrong);
+        mpfr_clears(a, b, c, x, want, alias, (mpfr_ptr)0);
+    }
+}
+
 int main(void)
 {
     harness_init("test_reference", 1);
@@ -631,6 +678,7 @@ int main(void)
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         check_exact_modes(&rng, formats[i].spec, 4 * formats[i].n);
     check_rationals(&rng);
+    check_aliasing(&rng);
     check_caller_range();
     mpfr_free_cache();
     return harness_finish();
