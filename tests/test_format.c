@@ -167,6 +167,12 @@ static const struct {
     {"p=70000,emin=-1,emax=1", "p=70000"},
     {"p=24,emin=-2000000000000,emax=1", "2000000000000"},
     {"binary32,binary64", "binary64"},
+    {"p=99999999999999999999,emin=-1,emax=1", "p=99999999999999999999"},
+    {"e99999999999999999999m3", "e99999999999999999999m3"},
+    {"e8m23x", "e8m23x"},
+    {"e8m99999", "e8m99999"},
+    {"binary32,round=", "rounding mode ''"},
+    {"=binary32", "=binary32"},
 };
 
 static void check_bad_specs(void)
@@ -194,6 +200,13 @@ static void check_bad_specs(void)
     nfi_error err;
     check_true(nfi_format_parse(NULL, &(nfi_format){0}, &err) == -1,
                "a NULL spec should be rejected");
+    /* A specification longer than any sensible one is refused, not cut. */
+    char long_spec[600] = "binary32";
+    while (strlen(long_spec) < sizeof long_spec - 20)
+        strcat(long_spec, ",subnormals=on");
+    check_true(nfi_format_parse(long_spec, &(nfi_format){0}, &err) == -1 &&
+               strstr(err.message, "long") != NULL, "a %zu-character spec: "
+               "\"%s\"", strlen(long_spec), err.message);
 }
 
 /* Checks an MPFR constant against a hexadecimal literal (exact, parsed by
