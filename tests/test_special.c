@@ -244,6 +244,9 @@ static const struct special_case cases[] = {
      * (even) and 480, which is an overflow, NaN without saturation. */
     {E4, CVT, 464, 0, 0, MODES(448.0, NAN, 448.0, NAN, 448.0)},
     {E4, CVT, 465, 0, 0, MODES(NAN, NAN, 448.0, NAN, 448.0)},
+    {E4, CVT, 0x1.d000000000001p+8, 0, 0,
+     MODES(NAN, NAN, 448.0, NAN, 448.0)},
+    {E4 ",overflow=saturate", CVT, 0x1.d000000000001p+8, 0, 0, ALL(448.0)},
     {E4, CVT, -464, 0, 0, MODES(-448.0, NAN, -448.0, -448.0, NAN)},
     {E4, CVT, 449, 0, 0, MODES(448.0, 448.0, 448.0, NAN, 448.0)},
     {E4, CVT, 480, 0, 0, MODES_SR(NAN, NAN, 448.0, NAN, 448.0, NAN)},
