@@ -12,7 +12,9 @@
  *     binades below and 2 above), which holds every midpoint, the
  *     overflow threshold and the half-way point below the smallest
  *     positive value, also through nfi_fast_round_array;
- *   - 2e5 random triples for fma.
+ *   - 2e5 random triples for fma;
+ *   - in SR, cvt exactly at the threshold of the index it takes, and one
+ *     binary64 unit below, above every finite value.
  * For SR the fast context's counter gives the index, and the MPFR engine
  * gets u = nfi_sr_bits(seed, index) for the same operation.
  *
@@ -120,6 +122,38 @@ static void check_conversions(nfi_fast *ctx, const double *w, size_t n)
     free(out);
 }
 
+/* SR exactly at the threshold of the index the conversion takes, and one
+ * binary64 unit below it, above every finite value lo of the format:
+ * x = lo + q (2^32 - u) / 2^32 goes away from zero, the value below does
+ * not (x is exact: p + 32 bits). */
+static void check_sr_thresholds(nfi_fast *ctx, const double *v, size_t n)
+{
+    double max = nfi_format_max_finite_d(&ctx->format);
+    for (size_t i = 0; i < n; i++) {
+        double lo = v[i];
+        if (!isfinite(lo))
+            continue;
+        double q = format_ulp(&ctx->format, lo);
+        double sign = signbit(lo) ? -1.0 : 1.0;
+        bool overflows = fabs(lo) + q > max;
+        for (int below = 0; below < 2; below++) {
+            uint32_t u = nfi_sr_bits(ctx->seed, ctx->counter);
+            double x = lo + sign * q * ldexp((double)(0x100000000ULL - u),
+                                              -32);
+            if (below)
+                x = nextafter(x, lo);
+            double got = check_fast_vs_mpfr(ctx, NFI_OP_CVT, x, 0, 0);
+            if (overflows)
+                continue; /* the overflow value is checked elsewhere */
+            double want = below || same_double(x, lo) ? lo : lo + sign * q;
+            double operands[3] = {x, 0, 0};
+            check_op(below ? "SR one unit below its threshold"
+                           : "SR at its threshold", &ctx->format,
+                     NFI_ROUND_SR, NFI_OP_CVT, operands, want, got);
+        }
+    }
+}
+
 static void check_format(const char *spec, test_rng *rng)
 {
     nfi_format f = harness_format(spec);
@@ -141,6 +175,8 @@ static void check_format(const char *spec, test_rng *rng)
                 check_fast_vs_mpfr(&ctx, single_ops[k], v[i], 0.0, 0.0);
         }
         check_conversions(&ctx, w, n_fine);
+        if (m == NFI_ROUND_SR)
+            check_sr_thresholds(&ctx, v, n);
         for (long i = 0; i < FMA_SAMPLES; i++) {
             double a = v[rng_below(rng, n)], b = v[rng_below(rng, n)];
             double c = v[rng_below(rng, n)];

@@ -17,7 +17,9 @@
  * The run is split into shards (command line "I/N": shard I of N), which
  * meson runs in parallel; together they compare more than 10^7 tuples.
  * The array forms (add, mul, round, exp; output aliasing an input or not)
- * are compared element by element for every format and mode.  With the
+ * are compared element by element for every format and mode, and SR
+ * conversions exactly at and just below the threshold of the index they
+ * take are checked against the rule of sim/round.h.  With the
  * argument "quick" a fortieth of the work is done, as a unit test.
  * Each shard also compares the native engine (binary32 and binary64,
  * RNE) with the MPFR engine, through nfi_native_op and through
@@ -418,6 +420,40 @@ static void check_arrays(nfi_fast *ctx, generator *g)
     }
 }
 
+/* SR exactly at its threshold: x = lo + q (2^32 - u) / 2^32, with u the
+ * bits of the index the next operation takes, must go away from zero;
+ * one binary64 unit toward lo it must not.  x is a binary64 number when
+ * p + 32 <= 53 and q 2^-32 >= 2^-1074. */
+static void check_sr_thresholds(nfi_fast *ctx, generator *g, int n)
+{
+    if (ctx->mode != NFI_ROUND_SR || g->p > 21 || g->min_exp - 32 < -1074)
+        return;
+    for (int i = 0; i < n; i++) {
+        double lo = value(g);
+        if (!isfinite(lo))
+            continue;
+        double q = format_ulp(g->f, lo);
+        if (fabs(lo) + q > g->max)
+            continue;
+        double sign = signbit(lo) ? -1.0 : 1.0;
+        for (int below = 0; below < 2; below++) {
+            uint32_t u = nfi_sr_bits(ctx->seed, ctx->counter);
+            double x = lo + sign * q * ldexp((double)(0x100000000ULL - u),
+                                              -32);
+            if (below)
+                x = nextafter(x, lo);
+            double want = below ? lo : lo + sign * q;
+            if (same_double(x, lo))
+                want = lo; /* u = 0 and below: x is lo itself */
+            double got = check_fast_vs_mpfr(ctx, NFI_OP_CVT, x, 0, 0);
+            double operands[3] = {x, 0, 0};
+            check_op(below ? "SR one unit below its threshold"
+                           : "SR at its threshold", g->f, NFI_ROUND_SR,
+                     NFI_OP_CVT, operands, want, got);
+        }
+    }
+}
+
 static void check_format_mode(const nfi_format *f, nfi_round mode,
                               test_rng *rng, uint64_t seed, bool arrays)
 {
@@ -438,6 +474,7 @@ static void check_format_mode(const nfi_format *f, nfi_round mode,
     }
     if (arrays)
         check_arrays(&ctx, &g);
+    check_sr_thresholds(&ctx, &g, tuples_per_op / 4);
     /* A few dot products: acc = fl(acc + fl(a_i b_i)), the product of
      * each step taking its stochastic index before the sum. */
     for (int t = 0; t < 8; t++) {
