@@ -202,6 +202,57 @@ static double value(generator *g)
     return random_sign(g, exact_scaled(m, e - p + 1));
 }
 
+/* Operands whose binary64 sum or product is exactly a midpoint of the
+ * format's grid while the exact result is not: the binary64 rounding
+ * hides a residue r below half a binary64 unit, and only r tells which
+ * way the format rounds.  For 29 <= p <= 52, scaled by 2^k.
+ *   sum:     a = 1 + m 2^(1-p) (any m), b = 2^-p +- 2^(-p-j),
+ *            54 - p <= j <= p - 1, so that b has at most p bits;
+ *   product: a = 1 + 2^-j, b = 1 + 2^(j-p) + 2^(2-p), 56 - p <= j <= p - 2:
+ *            ab = 1 + 2^-j + 2^(j-p) + 2^(2-p) + 2^-p + 2^(2-p-j), whose
+ *            lower neighbour on the grid is even, so that a tie rule
+ *            applied to the binary64 product would go the wrong way.
+ * Returns false when p is outside that range. */
+static bool hidden_midpoint(generator *g, bool product, double *a, double *b)
+{
+    int p = g->p;
+    if (p < 29 || p > 52)
+        return false;
+    double x, y;
+    if (product) {
+        int j = (int)rng_range(g->rng, 56 - p, p - 2);
+        x = 1.0 + ldexp(1.0, -j);
+        y = 1.0 + ldexp(1.0, j - p) + ldexp(1.0, 2 - p);
+    } else {
+        int j = (int)rng_range(g->rng, 54 - p, p - 1);
+        x = 1.0 + ldexp((double)(rng_next(g->rng) >> (65 - p)), 1 - p);
+        y = ldexp(1.0, -p) + random_sign(g, ldexp(1.0, -p - j));
+    }
+    /* Scale into the normal range, keeping results below the top. */
+    int lo = g->emin + 1, hi = g->emax - 2;
+    if (lo > hi)
+        return false;
+    int k = (int)rng_range(g->rng, lo, hi);
+    if (product) {
+        int k1 = k / 2, k2 = k - k / 2;
+        x = ldexp(x, k1);
+        y = ldexp(y, k2);
+        if (ilogb(x) < g->emin || ilogb(y) < g->emin)
+            return false;
+        *a = random_sign(g, x);
+        *b = random_sign(g, y);
+    } else {
+        x = ldexp(x, k);
+        y = ldexp(y, k);
+        if (ilogb(y) < g->emin)
+            return false;
+        double s = rng_below(g->rng, 2) ? -1.0 : 1.0;
+        *a = s * x;
+        *b = s * y;
+    }
+    return true;
+}
+
 /* A second operand for add or sub that makes a tie or a cancellation
  * with a, or a random value. */
 static double partner_for_sum(generator *g, double a)
@@ -321,8 +372,15 @@ static void operands(generator *g, nfi_op op, double x[3])
     case NFI_OP_ADD:
     case NFI_OP_SUB:
         x[1] = partner_for_sum(g, x[0]);
+        if (rng_below(g->rng, 8) == 0 &&
+            hidden_midpoint(g, false, &x[0], &x[1]) && op == NFI_OP_SUB)
+            x[1] = -x[1];
         break;
     case NFI_OP_MUL:
+        x[1] = partner_for_product(g, x[0]);
+        if (rng_below(g->rng, 8) == 0)
+            hidden_midpoint(g, true, &x[0], &x[1]);
+        break;
     case NFI_OP_DIV:
         x[1] = partner_for_product(g, x[0]);
         break;
@@ -371,20 +429,51 @@ static void operands(generator *g, nfi_op op, double x[3])
     }
 }
 
+/* Operands whose results are normal values of the format: the case the
+ * branch-free block loops of the array forms handle without falling back
+ * to element-by-element work (a single special value sends a whole block
+ * there).  A quarter are hidden midpoints where p allows. */
+static void clean_operands(generator *g, nfi_op op, double x[2])
+{
+    if (op != NFI_OP_CVT && rng_below(g->rng, 4) == 0 &&
+        hidden_midpoint(g, op == NFI_OP_MUL, &x[0], &x[1]))
+        return;
+    int span = g->emax - g->emin < 8 ? 0 : 2;
+    for (int k = 0; k < 2; k++) {
+        int e = (int)rng_range(g->rng, -span, span);
+        if (e < g->emin)
+            e = g->emin;
+        x[k] = random_sign(g, exact_scaled(full_significand(g),
+                                           e - g->p + 1));
+    }
+    if (op == NFI_OP_ADD && rng_below(g->rng, 2))
+        x[1] = partner_for_sum(g, x[0]);
+    if (op == NFI_OP_CVT)
+        x[0] *= 1.0 + rng_unit(g->rng) * 0x1p-20; /* not a format value */
+    if (!isfinite(x[1]) || x[1] == 0.0)
+        x[1] = 1.0;
+}
+
 /* The array forms against the MPFR engine, element i taking stochastic
  * index counter + i; the output aliases the first input every other
- * time. */
+ * time.  Each operation is tried on mixed operands (operands()) and on
+ * clean ones (clean_operands()). */
 static void check_arrays(nfi_fast *ctx, generator *g)
 {
     enum { N = 96 };
     double a[N], b[N], out[N], want[N];
     static const nfi_op ops[] = {NFI_OP_ADD, NFI_OP_MUL, NFI_OP_CVT,
-                                 NFI_OP_EXP};
+                                 NFI_OP_EXP, NFI_OP_ADD, NFI_OP_MUL,
+                                 NFI_OP_CVT};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
         nfi_op op = ops[k];
+        bool clean = k >= 4;
         for (int i = 0; i < N; i++) {
             double x[3];
-            operands(g, op, x);
+            if (clean)
+                clean_operands(g, op, x);
+            else
+                operands(g, op, x);
             a[i] = x[0];
             b[i] = x[1];
         }
