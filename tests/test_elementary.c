@@ -239,8 +239,8 @@ int main(void)
     rng_init(&rng, harness_seed(), 1);
     check_ln2_split();
     check_domains();
-    check_exp(&rng, 600000);
-    check_log(&rng, 600000);
+    check_exp(&rng, 525000);
+    check_log(&rng, 525000);
     mpfr_clears(exact, diff, (mpfr_ptr)0);
     mpfr_free_cache();
     return harness_finish();
