@@ -98,8 +98,8 @@ void nfi_engine_op(nfi_engine *e, nfi_op op, mpfr_t rop, mpfr_srcptr a,
     int arity = nfi_op_arity(op);
     if (e->kind == NFI_ENGINE_MPFR ||
         (op == NFI_OP_CVT && !is_binary64(a))) {
-        nfi_mpfr_op(op, rop, a, b, c, &e->format, e->mode,
-                    next_mpfr_bits(e));
+        uint32_t u = nfi_op_rounds(op) ? next_mpfr_bits(e) : 0;
+        nfi_mpfr_op(op, rop, a, b, c, &e->format, e->mode, u);
         return;
     }
     double da = mpfr_get_d(a, MPFR_RNDN);

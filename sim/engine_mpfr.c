@@ -107,8 +107,12 @@ static bool is_midpoint(mpfr_srcptr x, mpfr_srcptr lo, mpfr_srcptr hi)
     return mid;
 }
 
-int nfi_mpfr_round(mpfr_t rop, mpfr_srcptr x, int inexact,
-                   const nfi_format *f, nfi_round mode, uint32_t sr_bits)
+/* nfi_mpfr_round with rop distinct from x, under MPFR's widest exponent
+ * range (the largest finite value, the neighbours and the stochastic
+ * threshold of a format with exponents near 2^40 lie outside MPFR's
+ * default range). */
+static int round_into(mpfr_t rop, mpfr_srcptr x, int inexact,
+                      const nfi_format *f, nfi_round mode, uint32_t sr_bits)
 {
     mpfr_set_prec(rop, f->p);
     if (mpfr_nan_p(x)) {
@@ -150,6 +154,11 @@ int nfi_mpfr_round(mpfr_t rop, mpfr_srcptr x, int inexact,
         round_grid(hi, x, f, MPFR_RNDA);
         if (t == 0 && inexact == 0) {
             mpfr_set(rop, lo, MPFR_RNDN);
+        } else if (mpfr_inf_p(hi)) {
+            /* x beyond even MPFR's widest range: far above every format's
+             * largest finite value, so the result overflows either way
+             * (SR and RNA overflow to infinity). */
+            mpfr_set(rop, hi, MPFR_RNDN);
         } else if (mode == NFI_ROUND_RNA) {
             /* A round-to-odd value is never a midpoint, so only an exact x
              * can be a tie. */
@@ -175,6 +184,24 @@ int nfi_mpfr_round(mpfr_t rop, mpfr_srcptr x, int inexact,
         mpfr_clear(max);
     }
     return mpfr_nan_p(rop) ? 0 : mpfr_cmp(rop, x);
+}
+
+int nfi_mpfr_round(mpfr_t rop, mpfr_srcptr x, int inexact,
+                   const nfi_format *f, nfi_round mode, uint32_t sr_bits)
+{
+    saved_range range = widest_range();
+    int ternary;
+    if (rop == x) {
+        mpfr_t copy;
+        mpfr_init2(copy, mpfr_get_prec(x));
+        mpfr_set(copy, x, MPFR_RNDN);
+        ternary = round_into(rop, copy, inexact, f, mode, sr_bits);
+        mpfr_clear(copy);
+    } else {
+        ternary = round_into(rop, x, inexact, f, mode, sr_bits);
+    }
+    restore_range(range);
+    return ternary;
 }
 
 /* Makes t, the toward-zero result with ternary inex, round-to-odd. */

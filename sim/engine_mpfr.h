@@ -32,7 +32,7 @@
  * p + 34 bits with inexact the sign of (x - exact) (any non-zero value
  * will do: round-to-odd carries the rest).  Sets rop to precision p.
  * Returns the sign of rop - exact (0 when exact) when it is known, as
- * MPFR's ternary value; NaN gives 0. */
+ * MPFR's ternary value; NaN gives 0.  rop may be x. */
 int nfi_mpfr_round(mpfr_t rop, mpfr_srcptr x, int inexact,
                    const nfi_format *f, nfi_round mode, uint32_t sr_bits);
 

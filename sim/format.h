@@ -73,7 +73,10 @@ int nfi_format_validate(const nfi_format *f, nfi_error *err);
 
 /* Writes a specification that nfi_format_parse reads back to an equal
  * descriptor: the name where one matches, otherwise p=..,emin=..,emax=..,
- * then every option that differs from the default.  Returns the length it
+ * then every option that differs from the default.  Every descriptor the
+ * parser makes round-trips; one built by hand with has_inf or
+ * reserved_top unlike every named format has no spelling (the spelling
+ * then describes the IEEE-like format of the same p and range).  Returns the length it
  * wanted (as snprintf does). */
 int nfi_format_spell(const nfi_format *f, char *buf, size_t size);
 

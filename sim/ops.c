@@ -15,6 +15,12 @@ int nfi_op_arity(nfi_op op)
     return (int)op >= 0 && (int)op < NFI_OP_COUNT ? op_arity[op] : 0;
 }
 
+int nfi_op_rounds(nfi_op op)
+{
+    return op != NFI_OP_NEG && op != NFI_OP_ABS && op != NFI_OP_MIN &&
+           op != NFI_OP_MAX;
+}
+
 const char *nfi_op_name(nfi_op op)
 {
     return (int)op >= 0 && (int)op < NFI_OP_COUNT ? op_names[op] : "?";

@@ -76,6 +76,9 @@ typedef enum nfi_op {
 /* Operand count of each operation (cvt takes its one operand as an exact
  * value of any precision). */
 int nfi_op_arity(nfi_op op);
+/* Whether op rounds (and so takes a stochastic-rounding index): all but
+ * neg, abs, min and max. */
+int nfi_op_rounds(nfi_op op);
 const char *nfi_op_name(nfi_op op);
 int nfi_op_parse(const char *name, nfi_op *out);
 
