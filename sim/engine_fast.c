@@ -245,8 +245,8 @@ finish_general(const nfi_fast *c, double s, exact_error *err, uint32_t u,
     return neg ? -r : r;
 }
 
-/* Stochastic rounding of x = s + err by integer arithmetic, for p <= 51
- * and results in the format's normal range; returns 0 when the general
+/* Stochastic rounding of x = s + err by integer arithmetic, for
+ * 21 <= p <= 51 (smaller p take the round-to-odd path) and results in the format's normal range; returns 0 when the general
  * path must decide.  With T = s truncated to the grid, L = the bits below
  * it (units of u53(s)) and err' the error toward larger magnitude, x goes
  * away from zero when L u53 + err' >= q (2^32 - u) 2^-32, q = 2^shift
@@ -309,9 +309,10 @@ finish(nfi_fast *c, double s, exact_error *err, uint32_t u, bool *hard)
          * bit is 1, else its binary64 neighbour toward x (adjacent
          * magnitudes have adjacent bit patterns).  With p <= 51 that
          * value rounds to the same p-bit result as x in every mode (Boldo
-         * and Melquiond 2008).  The bit rounding below is that of a
-         * normal binade; results outside the format's normal range take
-         * the general path. */
+         * and Melquiond 2008), and for p <= 20 it compares with every
+         * stochastic threshold (p + 32 bits) as x does.  The bit rounding
+         * below is that of a normal binade; results outside the format's
+         * normal range take the general path. */
         uint64_t b = bits_of(s), sign = b & SIGN_BIT, mag = b ^ sign;
         int es = error_sign(err);
         if (es != 0 && (mag & 1) == 0)
@@ -328,9 +329,14 @@ finish(nfi_fast *c, double s, exact_error *err, uint32_t u, bool *hard)
                 r = (mag + c->half_minus_one + ((mag >> c->shift) & 1)) &
                     ~c->low_mask;
                 break;
-            default: /* DIR_NEAREST_AWAY */
+            case DIR_NEAREST_AWAY:
                 r = (mag + c->half_minus_one + 1) & ~c->low_mask;
                 break;
+            default: {
+                uint64_t threshold = (0x100000000ULL - u) << (c->shift - 32);
+                r += low >= threshold ? c->low_mask + 1 : 0;
+                break;
+            }
             }
             if (r <= c->max_finite_bits)
                 return double_of(r | sign);
@@ -442,8 +448,8 @@ int nfi_fast_init(nfi_fast *ctx, const nfi_format *f, nfi_round mode,
     ctx->min_normal_bits = bits_of(pow2((int)f->emin));
     ctx->shift = 53 - (int)f->p;
     ctx->subnormal_magic = pow2((int)(f->emin - f->p + 1) + 52);
-    ctx->bits_path = f->p <= 51 && mode != NFI_ROUND_SR;
-    ctx->sr_bits_path = f->p <= 51 && mode == NFI_ROUND_SR;
+    ctx->bits_path = f->p <= 51 && (mode != NFI_ROUND_SR || f->p <= 20);
+    ctx->sr_bits_path = f->p > 20 && f->p <= 51 && mode == NFI_ROUND_SR;
     ctx->low_mask = ctx->shift ? (1ULL << ctx->shift) - 1 : 0;
     ctx->half_minus_one = ctx->shift ? (1ULL << (ctx->shift - 1)) - 1 : 0;
     ctx->parity_mask = ctx->shift ? 1 : 0;
