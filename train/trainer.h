@@ -1,0 +1,111 @@
+/* nfi: the training step of the MLP on a fixed (full) batch, with the
+ * per-step measurements of the absorption mechanism.
+ *
+ * Each step, on the training set as one batch of N samples:
+ *   1. forward pass (models/mlp.h) to the logits;
+ *   2. cross-entropy per sample in the chosen scheme (sim/softmax_ce.h),
+ *      giving the loss terms, the logit gradients and the diagnostics;
+ *      the loss is sum(loss terms) in the reduction order, divided by N,
+ *      both in the logits format;
+ *   3. backward pass to the parameter gradients;
+ *   4. one optimizer step on all parameters as one vector (the
+ *      optimizers are elementwise, so this is the same as per tensor).
+ * The trainer knows nothing of files: the caller logs what it returns.
+ *
+ * Measurements of a step describe the forward pass of that step (the
+ * parameters before its update) and the update it applied.  Definitions
+ * (N training samples, K classes, H features):
+ *   loss            the mean loss as computed (logits format)
+ *   train_acc       share of samples whose largest logit (the first, in a
+ *                   tie) is the label; test_acc the same on the test set
+ *   absorbed_frac   share of samples whose computed correct-class logit
+ *                   gradient is exactly 0
+ *   underflow_frac  share whose wrong-class gradients are all 0 as well
+ *   zero_sum_residual  the exact sum over samples and classes of the
+ *                   computed logit gradients (0 in exact arithmetic),
+ *                   summed exactly, reported rounded to binary64
+ *   residual_mass   mean over absorbed samples of their residual mass
+ *                   (0 when none is absorbed)
+ *   margin_*        min, mean, max over samples of z_y - max_{j!=y} z_j
+ *   w_mean_norm     |(1/K) sum_k w_k|, w_k the classifier rows
+ *   feat_mean_norm  |(1/N) sum_i h_i|, h_i the penultimate features
+ *   w_norm          Frobenius norm of the classifier weights
+ *   param_norm      norm of all parameters
+ *   update_norm     norm of the change of all parameters in this step
+ *   logit_mean      mean of all N K logits
+ * Sums behind the norms and means are exact (GMP); the final division
+ * and square root are binary64 operations. */
+#ifndef NFI_TRAIN_TRAINER_H
+#define NFI_TRAIN_TRAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "mlp.h"
+#include "optim.h"
+#include "policy.h"
+#include "reduce.h"
+#include "softmax_ce.h"
+
+typedef struct nfi_train_spec {
+    size_t input_width;   /* 2P for modular tasks (one-hot pairs) */
+    size_t hidden, layers, classes;
+    bool classifier_bias;
+    nfi_policy policy;
+    nfi_round mode;
+    nfi_reduction order;
+    nfi_ce_scheme scheme;
+    nfi_optim_config optim;
+    uint64_t seed;        /* initialisation and stochastic rounding */
+    bool reference;       /* every operation on the MPFR engine */
+} nfi_train_spec;
+
+/* Samples as operand indices and labels (one-hot inputs). */
+typedef struct nfi_samples {
+    size_t n;
+    const uint32_t *a, *b, *label;
+} nfi_samples;
+
+typedef struct nfi_step_metrics {
+    long step;
+    double loss, train_acc, test_acc;
+    double absorbed_frac, underflow_frac, zero_sum_residual, residual_mass;
+    double margin_min, margin_mean, margin_max;
+    double w_mean_norm, feat_mean_norm, w_norm, param_norm, update_norm;
+    double logit_mean;
+} nfi_step_metrics;
+
+/* One training sample at a logged step, for the verifier. */
+typedef struct nfi_sample_record {
+    double margin, z_y, residual_mass;
+    bool absorbed;
+} nfi_sample_record;
+
+typedef struct nfi_trainer {
+    nfi_train_spec spec;
+    nfi_mlp model;
+    nfi_roles roles;
+    nfi_optim_state optim;
+    nfi_samples train, test;
+    nfi_mlp_cache train_cache, test_cache;
+    double *dlogits, *grad, *scratch, *before;
+    nfi_ce_sample *samples;
+    long step;            /* updates applied */
+} nfi_trainer;
+
+/* Builds the model, initialises it from spec->seed and prepares the
+ * batches.  Returns 0, or -1 with an error (bad sizes, labels or
+ * operands out of range, bad hyperparameters, out of memory). */
+int nfi_trainer_init(nfi_trainer *t, const nfi_train_spec *spec,
+                     nfi_samples train, nfi_samples test, nfi_error *err);
+void nfi_trainer_free(nfi_trainer *t);
+
+/* Performs one step.  When metrics is not NULL, fills it (the test set
+ * is then evaluated too); when records is not NULL (N entries), fills the
+ * per-sample records. */
+void nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
+                      nfi_sample_record *records);
+
+#endif
