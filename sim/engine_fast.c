@@ -929,6 +929,17 @@ void nfi_fast_round_array(nfi_fast *c, size_t n, double *out,
 }
 
 NFI_FMA_CLONES
+double nfi_fast_sum(nfi_fast *c, size_t n, const double *x)
+{
+    if (n == 0)
+        return 0.0;
+    double s = x[0];
+    for (size_t i = 1; i < n; i++)
+        s = fast_add(c, s, x[i]);
+    return s;
+}
+
+NFI_FMA_CLONES
 double nfi_fast_dot(nfi_fast *c, size_t n, const double *a, const double *b)
 {
     double acc = 0.0;

@@ -95,6 +95,10 @@ void nfi_fast_exp_array(nfi_fast *ctx, size_t n, double *out,
                         const double *a);
 void nfi_fast_round_array(nfi_fast *ctx, size_t n, double *out,
                           const double *x);
+/* Sequential sum ((x0 + x1) + x2) + ...: each addition rounded; a sum of
+ * one term is the term, an empty sum +0 (the order of sim/reduce.h). */
+double nfi_fast_sum(nfi_fast *ctx, size_t n, const double *x);
+
 /* Dot product in sequential order: acc = fl(acc + fl(a[i] * b[i])), every
  * product and sum rounded into the format (no fused multiply-add). */
 double nfi_fast_dot(nfi_fast *ctx, size_t n, const double *a,

@@ -195,6 +195,8 @@ int nfi_exact_sum_sign(const nfi_exact_sum *s)
 static double sum_sequential(nfi_arith *acc, size_t n, const double *x,
                              ptrdiff_t stride)
 {
+    if (stride == 1 && !acc->reference)
+        return nfi_fast_sum(&acc->fast, n, x); /* the same additions */
     if (n == 0)
         return 0.0;
     double s = x[0];
@@ -324,9 +326,33 @@ double nfi_reduce_dot(nfi_arith *acc, const nfi_reduction *r, size_t n,
                                 : malloc(n * sizeof *products);
     if (products == NULL)
         return NAN; /* out of memory: no silent wrong sum */
-    for (size_t i = 0; i < n; i++)
-        products[i] = nfi_arith_mul(acc, a[(ptrdiff_t)i * stride_a],
-                                    b[(ptrdiff_t)i * stride_b]);
+    if (acc->reference) {
+        for (size_t i = 0; i < n; i++)
+            products[i] = nfi_arith_mul(acc, a[(ptrdiff_t)i * stride_a],
+                                        b[(ptrdiff_t)i * stride_b]);
+    } else {
+        /* The fast engine's array product: the same roundings with the
+         * same indices (element order), vectorised where it can be.  The
+         * operands are gathered when strided. */
+        double stack_x[256], stack_y[256];
+        double *x = (double *)a, *y = (double *)b, *buffer = NULL;
+        if (stride_a != 1 || stride_b != 1) {
+            buffer = n <= 256 ? NULL : malloc(2 * n * sizeof *buffer);
+            x = buffer ? buffer : stack_x;
+            y = buffer ? buffer + n : stack_y;
+            if (n > 256 && buffer == NULL) {
+                if (products != stack_products)
+                    free(products);
+                return NAN;
+            }
+            for (size_t i = 0; i < n; i++) {
+                x[i] = a[(ptrdiff_t)i * stride_a];
+                y[i] = b[(ptrdiff_t)i * stride_b];
+            }
+        }
+        nfi_fast_mul_array(&acc->fast, n, products, x, y);
+        free(buffer);
+    }
     double d = nfi_reduce_sum(acc, r, n, products, 1);
     if (products != stack_products)
         free(products);
