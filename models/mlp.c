@@ -135,31 +135,38 @@ void nfi_mlp_one_hot(nfi_mlp_cache *c, const nfi_mlp *m, const uint32_t *a,
     }
 }
 
-void nfi_mlp_forward(const nfi_mlp *m, nfi_roles *r, nfi_mlp_cache *c)
+int nfi_mlp_forward(const nfi_mlp *m, nfi_roles *r, nfi_mlp_cache *c)
 {
     nfi_arith *acc = &r->arith[NFI_ROLE_ACCUM];
+    const nfi_format *params = &r->arith[NFI_ROLE_PARAMS].fast.format;
+    const nfi_format *acts = &r->arith[NFI_ROLE_ACTIVATIONS].fast.format;
     const double *input = c->x;
+    const nfi_format *input_format = NULL; /* 0 and 1: in every format */
     size_t width = m->in;
-    for (size_t l = 0; l < m->layers; l++) {
-        nfi_matrix_view x = {input, (ptrdiff_t)width, 1};
+    int status = 0;
+    for (size_t l = 0; l < m->layers && status == 0; l++) {
+        nfi_matrix_view x = {input, (ptrdiff_t)width, 1, input_format};
         nfi_matrix_view w = {m->params + m->offset_w[l], (ptrdiff_t)width,
-                             1};
-        nfi_matmul(acc, &r->arith[NFI_ROLE_ACTIVATIONS], &r->order, c->n,
-                   m->hidden, width, x, w, m->params + m->offset_b[l],
-                   c->z[l]);
+                             1, params};
+        status = nfi_matmul(acc, &r->arith[NFI_ROLE_ACTIVATIONS], &r->order,
+                            c->n, m->hidden, width, x, w,
+                            m->params + m->offset_b[l], params, c->z[l]);
         for (size_t i = 0; i < c->n * m->hidden; i++)
             c->h[l][i] = c->z[l][i] > 0.0 ? c->z[l][i] : 0.0;
         input = c->h[l];
+        input_format = acts;
         width = m->hidden;
     }
-    nfi_matrix_view h = {input, (ptrdiff_t)width, 1};
+    if (status != 0)
+        return status;
+    nfi_matrix_view h = {input, (ptrdiff_t)width, 1, input_format};
     nfi_matrix_view w = {m->params + m->offset_w[m->layers],
-                         (ptrdiff_t)width, 1};
-    nfi_matmul(acc, &r->arith[NFI_ROLE_LOGITS], &r->order, c->n, m->classes,
-               width, h, w,
-               m->classifier_bias ? m->params + m->offset_b[m->layers]
-                                  : NULL,
-               c->logits);
+                         (ptrdiff_t)width, 1, params};
+    return nfi_matmul(acc, &r->arith[NFI_ROLE_LOGITS], &r->order, c->n,
+                      m->classes, width, h, w,
+                      m->classifier_bias ? m->params + m->offset_b[m->layers]
+                                         : NULL,
+                      params, c->logits);
 }
 
 /* dst = src cast from `from` into acc's format when they differ. */
@@ -173,12 +180,14 @@ static const double *into_accum(nfi_arith *acc, const nfi_format *from,
     return dst;
 }
 
-void nfi_mlp_backward(const nfi_mlp *m, nfi_roles *r,
-                      const nfi_mlp_cache *c, const double *dlogits,
-                      double *grad, double *scratch)
+int nfi_mlp_backward(const nfi_mlp *m, nfi_roles *r,
+                     const nfi_mlp_cache *c, const double *dlogits,
+                     double *grad, double *scratch)
 {
     nfi_arith *acc = &r->arith[NFI_ROLE_ACCUM];
     nfi_arith *grads = &r->arith[NFI_ROLE_GRADS];
+    const nfi_format *params = &r->arith[NFI_ROLE_PARAMS].fast.format;
+    const nfi_format *acts = &r->arith[NFI_ROLE_ACTIVATIONS].fast.format;
     size_t n = c->n, hw = m->hidden;
     size_t widest = hw > m->classes ? hw : m->classes;
     double *buf[2] = {scratch, scratch + n * widest};
@@ -192,10 +201,12 @@ void nfi_mlp_backward(const nfi_mlp *m, nfi_roles *r,
         const double *input = l == 0 ? c->x : c->h[l - 1];
         size_t width = l == 0 ? m->in : hw;
         /* weight gradient dW[o][i] = sum_s d[s][o] x[s][i] */
-        nfi_matrix_view dt = {d, 1, (ptrdiff_t)out};
-        nfi_matrix_view xt = {input, 1, (ptrdiff_t)width};
-        nfi_matmul(acc, grads, &r->order, out, width, n, dt, xt, NULL,
-                   grad + m->offset_w[l]);
+        nfi_matrix_view dt = {d, 1, (ptrdiff_t)out, NULL};
+        nfi_matrix_view xt = {input, 1, (ptrdiff_t)width,
+                              l == 0 ? NULL : acts};
+        if (nfi_matmul(acc, grads, &r->order, out, width, n, dt, xt, NULL,
+                       NULL, grad + m->offset_w[l]) != 0)
+            return -1;
         if (l < m->layers || m->classifier_bias)
             nfi_column_sums(acc, grads, &r->order, n, out, d,
                             grad + m->offset_b[l]);
@@ -205,16 +216,19 @@ void nfi_mlp_backward(const nfi_mlp *m, nfi_roles *r,
          * then the ReLU mask of the layer below (exact), then a cast into
          * the accum format for the next products. */
         double *dh = d == buf[0] ? buf[1] : buf[0];
-        nfi_matrix_view dv = {d, (ptrdiff_t)out, 1};
+        nfi_matrix_view dv = {d, (ptrdiff_t)out, 1, NULL};
         nfi_matrix_view wt = {m->params + m->offset_w[l], 1,
-                              (ptrdiff_t)width};
-        nfi_matmul(acc, grads, &r->order, n, width, out, dv, wt, NULL, dh);
+                              (ptrdiff_t)width, params};
+        if (nfi_matmul(acc, grads, &r->order, n, width, out, dv, wt, NULL,
+                       NULL, dh) != 0)
+            return -1;
         for (size_t i = 0; i < n * width; i++)
             dh[i] = c->z[l - 1][i] > 0.0 ? dh[i] : 0.0;
         double *other = dh == buf[0] ? buf[1] : buf[0];
         d = into_accum(acc, &grads->fast.format, n * width, dh, other);
         out = width;
     }
+    return 0;
 }
 
 const double *nfi_mlp_features(const nfi_mlp *m, const nfi_mlp_cache *c,

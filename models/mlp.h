@@ -7,10 +7,12 @@
  * weights (out, in) row-major, then the bias (out).  Layout in `params`:
  * W1, b1, W2, b2, ..., Wc[, bc].
  *
- * Rounding under the policy: each linear layer forms its dot products in
- * the accum format (products rounded into it, summed in the declared
- * order, plus the bias in the accum format) and casts the result into the
- * activations format (hidden layers) or the logits format (classifier).
+ * Rounding under the policy: each linear layer casts its operands (inputs,
+ * weights, bias) into the accum format where their formats differ, forms
+ * its dot products there (products rounded into it, summed in the
+ * declared order, plus the bias in the accum format) and casts the result
+ * into the activations format (hidden layers) or the logits format
+ * (classifier).
  * ReLU, and its backward mask, are exact.  Backward: the weight gradient
  * dY^T X, the bias gradient (column sums of dY) and the input gradient
  * dY W are formed in the accum format and cast into the grads format;
@@ -81,15 +83,17 @@ void nfi_mlp_cache_free(nfi_mlp_cache *c);
 void nfi_mlp_one_hot(nfi_mlp_cache *c, const nfi_mlp *m, const uint32_t *a,
                      const uint32_t *b);
 
-/* Forward pass on c->x; the logits land in c->logits. */
-void nfi_mlp_forward(const nfi_mlp *m, nfi_roles *r, nfi_mlp_cache *c);
+/* Forward pass on c->x; the logits land in c->logits.  Returns 0, or -1
+ * when memory for the casts between roles runs out. */
+int nfi_mlp_forward(const nfi_mlp *m, nfi_roles *r, nfi_mlp_cache *c);
 
 /* Backward pass from the logit gradients dlogits (n, K); writes the
  * parameter gradients (grads format) into grad (n_params values, same
- * layout as params).  scratch: 2 n max(H, K) doubles. */
-void nfi_mlp_backward(const nfi_mlp *m, nfi_roles *r,
-                      const nfi_mlp_cache *c, const double *dlogits,
-                      double *grad, double *scratch);
+ * layout as params).  scratch: 2 n max(H, K) doubles.  Returns 0, or -1
+ * when memory for the casts between roles runs out. */
+int nfi_mlp_backward(const nfi_mlp *m, nfi_roles *r,
+                     const nfi_mlp_cache *c, const double *dlogits,
+                     double *grad, double *scratch);
 
 /* The penultimate features of sample i: c->h[layers - 1] + i H. */
 const double *nfi_mlp_features(const nfi_mlp *m, const nfi_mlp_cache *c,

@@ -73,4 +73,19 @@ static inline double nfi_arith_round(nfi_arith *a, double x)
     return nfi_arith_op(a, NFI_OP_CVT, x, 0.0, 0.0);
 }
 
+/* A value of format `from` moving into the handle's role: a rounding
+ * when the formats differ (it takes a stochastic index then), nothing
+ * when they agree.  Kernels pass every operand through this before an
+ * operation of another role: the fast engine's operations take values of
+ * their own format (its shortcuts, such as binary64 arithmetic followed
+ * by one rounding, rely on it), and the design says a cast between roles
+ * is a rounding. */
+static inline double nfi_arith_cast(nfi_arith *to, const nfi_format *from,
+                                    double x)
+{
+    if (nfi_format_equal(from, &to->fast.format))
+        return x;
+    return nfi_arith_round(to, x);
+}
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "elementary.h"
 #include "engine_mpfr.h"
+#include "engine_native.h"
 #include "cpu.h"
 
 #define SIGN_BIT 0x8000000000000000ULL
@@ -455,6 +456,7 @@ int nfi_fast_init(nfi_fast *ctx, const nfi_format *f, nfi_round mode,
     ctx->parity_mask = ctx->shift ? 1 : 0;
     ctx->normal_span = ctx->max_finite_bits - ctx->min_normal_bits;
     ctx->products_never_tiny = 2 * (f->emin - f->p + 1) >= -1022;
+    ctx->native_width = nfi_native_width(f, mode);
 
     for (int neg = 0; neg < 2; neg++) {
         int dir;
@@ -896,6 +898,12 @@ NFI_FMA_CLONES
 void nfi_fast_mul_array(nfi_fast *c, size_t n, double *out, const double *a,
                         const double *b)
 {
+    if (c->native_width == 32) {
+        /* IEEE binary32 products of binary32 values held in doubles. */
+        for (size_t i = 0; i < n; i++)
+            out[i] = (float)a[i] * (float)b[i];
+        return;
+    }
     /* A normal product of p <= 25 bit significands is exact. */
     if (c->plain_rne) {
         rne_array(c, ARRAY_MUL, n, out, a, b);
@@ -933,6 +941,20 @@ double nfi_fast_sum(nfi_fast *c, size_t n, const double *x)
 {
     if (n == 0)
         return 0.0;
+    if (c->native_width == 32) {
+        /* IEEE binary32 addition is the correctly rounded sum; the terms
+         * are binary32 values, so the conversions are exact. */
+        float s = (float)x[0];
+        for (size_t i = 1; i < n; i++)
+            s = s + (float)x[i];
+        return s;
+    }
+    if (c->native_width == 64) {
+        double s = x[0];
+        for (size_t i = 1; i < n; i++)
+            s = s + x[i];
+        return s;
+    }
     double s = x[0];
     for (size_t i = 1; i < n; i++)
         s = fast_add(c, s, x[i]);

@@ -58,6 +58,8 @@ typedef struct nfi_fast {
     uint64_t parity_mask;     /* 1, or 0 when p = 53 */
     uint64_t normal_span;     /* max_finite_bits - min_normal_bits */
     bool products_never_tiny; /* non-zero products are >= 2^-1022 */
+    int native_width;         /* 32 or 64 when the format and mode are
+                                 IEEE binary32/binary64 RNE, else 0 */
 } nfi_fast;
 
 /* Prepares a context.  Returns 0, or -1 with an error when the format

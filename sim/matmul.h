@@ -1,7 +1,11 @@
 /* nfi: matrix products for linear layers, in a declared reduction order.
  *
  * C[m][n] = cast(sum_k A[m, k] * B[n, k]  (+ bias[n]))
- * where each product rounds into the accumulator's format, the sum runs
+ * where A, B and the bias are first cast into the accumulator's format
+ * when their formats differ from it (a cast between roles is a rounding;
+ * A's casts take stochastic indices first, in row-major order, then
+ * B's, then the bias's), each product rounds into the accumulator's
+ * format, the sum runs
  * in the reduction order (sim/reduce.h), the bias, when given, is added
  * in the accumulator's format after the sum, and `cast` rounds the
  * accumulator into the output role's format (no rounding when the two
@@ -23,14 +27,20 @@ typedef struct nfi_matrix_view {
     const double *data;
     ptrdiff_t stride_row; /* step between rows (m or n) */
     ptrdiff_t stride_k;   /* step along the summed index k */
+    const nfi_format *format; /* the values' format; NULL: already values
+                                 of the accumulator's format */
 } nfi_matrix_view;
 
-void nfi_matmul(nfi_arith *acc, nfi_arith *out, const nfi_reduction *order,
-                size_t m, size_t n, size_t k, nfi_matrix_view a,
-                nfi_matrix_view b, const double *bias, double *c);
+/* bias (n values of bias_format, or NULL).  Returns 0, or -1 when memory
+ * for the casts runs out (c is then unchanged). */
+int nfi_matmul(nfi_arith *acc, nfi_arith *out, const nfi_reduction *order,
+               size_t m, size_t n, size_t k, nfi_matrix_view a,
+               nfi_matrix_view b, const double *bias,
+               const nfi_format *bias_format, double *c);
 
-/* out[j] = cast(sum_i x[i * rows_stride + j]) for j < cols: column sums
- * of a row-major matrix (the bias gradient), in the reduction order. */
+/* out[j] = cast(sum_i x[i * cols + j]) for j < cols: column sums of a
+ * row-major matrix (the bias gradient), in the reduction order; x must
+ * hold values of the accumulator's format. */
 void nfi_column_sums(nfi_arith *acc, nfi_arith *out,
                      const nfi_reduction *order, size_t rows, size_t cols,
                      const double *x, double *sums);

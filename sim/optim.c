@@ -97,25 +97,30 @@ static double constant(const nfi_arith *a, double x)
 }
 
 void nfi_optim_step(const nfi_optim_config *c, nfi_arith *o, nfi_arith *pa,
-                    nfi_optim_state *s, double *p, const double *g)
+                    const nfi_format *grads, nfi_optim_state *s, double *p,
+                    const double *g)
 {
     long t = ++s->step;
+    const nfi_format *of = &o->fast.format, *pf = &pa->fast.format;
     double lambda = constant(o, c->weight_decay);
 
     if (c->kind == NFI_OPTIM_SGD) {
         double lr = constant(o, c->lr);
         double mu = constant(o, c->momentum);
         for (size_t i = 0; i < s->n; i++) {
-            double d = nfi_arith_round(o, g[i]);
+            double d = nfi_arith_cast(o, grads, g[i]);
             if (c->weight_decay != 0)
-                d = nfi_arith_add(o, d, nfi_arith_mul(o, lambda, p[i]));
+                d = nfi_arith_add(o, d, nfi_arith_mul(o, lambda,
+                                                      nfi_arith_cast(o, pf,
+                                                                     p[i])));
             if (c->momentum != 0) {
                 s->m[i] = t == 1 ? d : nfi_arith_add(o, nfi_arith_mul(o, mu,
                                                                   s->m[i]),
                                                      d);
                 d = s->m[i];
             }
-            p[i] = nfi_arith_sub(pa, p[i], nfi_arith_mul(o, lr, d));
+            double u = nfi_arith_cast(pa, of, nfi_arith_mul(o, lr, d));
+            p[i] = nfi_arith_sub(pa, p[i], u);
         }
         return;
     }
@@ -136,9 +141,11 @@ void nfi_optim_step(const nfi_optim_config *c, nfi_arith *o, nfi_arith *pa,
     for (size_t i = 0; i < s->n; i++) {
         if (decoupled)
             p[i] = nfi_arith_mul(pa, p[i], decay);
-        double d = nfi_arith_round(o, g[i]);
+        double d = nfi_arith_cast(o, grads, g[i]);
         if (l2)
-            d = nfi_arith_add(o, d, nfi_arith_mul(o, lambda, p[i]));
+            d = nfi_arith_add(o, d, nfi_arith_mul(o, lambda,
+                                                  nfi_arith_cast(o, pf,
+                                                                 p[i])));
         s->m[i] = nfi_arith_add(o, nfi_arith_mul(o, b1, s->m[i]),
                                 nfi_arith_mul(o, c1, d));
         s->v[i] = nfi_arith_add(o, nfi_arith_mul(o, b2, s->v[i]),
@@ -147,6 +154,6 @@ void nfi_optim_step(const nfi_optim_config *c, nfi_arith *o, nfi_arith *pa,
         double denom = nfi_arith_op(o, NFI_OP_SQRT, s->v[i], 0.0, 0.0);
         denom = nfi_arith_add(o, nfi_arith_div(o, denom, root), eps);
         double u = nfi_arith_mul(o, step, nfi_arith_div(o, s->m[i], denom));
-        p[i] = nfi_arith_sub(pa, p[i], u);
+        p[i] = nfi_arith_sub(pa, p[i], nfi_arith_cast(pa, of, u));
     }
 }

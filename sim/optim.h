@@ -9,18 +9,21 @@
  * agree except in rare last-bit cases of pow), then cast.  O(x) below is
  * a rounding into the optim format, P(x) into the params format; g is the
  * gradient (a grads value), p the parameter, t the step number from 1.
+ * A value entering another role's operation is first cast into that
+ * role's format (nothing when the formats agree): g and p into O before
+ * the optim arithmetic, the update into P before it is subtracted.
  *
  * SGD (momentum mu, weight decay lambda), as torch.optim.SGD:
- *   d = O(g);  if lambda != 0: d = O(d + O(lambda * p))
+ *   d = O(g);  if lambda != 0: d = O(d + O(lambda * O(p)))
  *   if mu != 0: b = d at t = 1, else b = O(O(mu * b) + d);  d = b
- *   p = P(p - O(lr * d))
+ *   p = P(p - P(O(lr * d)))
  * Adam (weight decay lambda as L2, added to the gradient as above):
  *   m = O(O(beta1 * m) + O(c1 * d)),  c1 = RN(1 - beta1)
  *   v = O(O(beta2 * v) + O(c2 * O(d * d))),  c2 = RN(1 - beta2)
  *   bc1 = RN(1 - RN(beta1^t)),  bc2 = RN(1 - RN(beta2^t))   (binary64)
  *   s = RN(lr / bc1),  r = RN(sqrt(bc2))                     (binary64)
  *   denom = O(O(O(sqrt(v)) / r) + eps)
- *   p = P(p - O(s * O(m / denom)))
+ *   p = P(p - P(O(s * O(m / denom))))
  * AdamW: first p = P(p * f), f = RN(1 - RN(lr * lambda)) (binary64), then
  *   Adam without the L2 term.
  * Constants (lambda, mu, c1, s, r, eps, ...) are cast into the optim
@@ -70,10 +73,11 @@ typedef struct nfi_optim_state {
 int nfi_optim_state_init(nfi_optim_state *s, size_t n, nfi_error *err);
 void nfi_optim_state_free(nfi_optim_state *s);
 
-/* One step on p[0..n-1] with gradients g (n must equal s->n): optim and
- * params are the handles of the two roles.  Increments s->step. */
+/* One step on p[0..n-1] with gradients g, values of the format grads (n
+ * must equal s->n): optim and params are the handles of the two roles.
+ * Increments s->step. */
 void nfi_optim_step(const nfi_optim_config *c, nfi_arith *optim,
-                    nfi_arith *params, nfi_optim_state *s, double *p,
-                    const double *g);
+                    nfi_arith *params, const nfi_format *grads,
+                    nfi_optim_state *s, double *p, const double *g);
 
 #endif

@@ -139,14 +139,15 @@ static double mean_row_norm(const double *x, size_t rows, size_t cols)
     return sqrt(total);
 }
 
-static void measure(nfi_trainer *t, nfi_step_metrics *m)
+static int measure(nfi_trainer *t, nfi_step_metrics *m)
 {
     const nfi_mlp *model = &t->model;
     size_t n = t->train.n, k = model->classes, h = model->hidden;
     m->step = t->step;
     m->train_acc = accuracy(t->train_cache.logits, n, k, t->train.label);
     if (t->test.n > 0) {
-        nfi_mlp_forward(model, &t->roles, &t->test_cache);
+        if (nfi_mlp_forward(model, &t->roles, &t->test_cache) != 0)
+            return -1;
         m->test_acc = accuracy(t->test_cache.logits, t->test.n, k,
                                t->test.label);
     } else {
@@ -192,16 +193,18 @@ static void measure(nfi_trainer *t, nfi_step_metrics *m)
         nfi_exact_sum_add(&logits, t->train_cache.logits[i]);
     m->logit_mean = nfi_exact_sum_get_d(&logits) / (double)(n * k);
     nfi_exact_sum_clear(&logits);
+    return 0;
 }
 
-void nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
-                      nfi_sample_record *records)
+int nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
+                     nfi_sample_record *records, nfi_error *err)
 {
     nfi_mlp *model = &t->model;
     size_t n = t->train.n, k = model->classes;
     nfi_arith *logits = &t->roles.arith[NFI_ROLE_LOGITS];
 
-    nfi_mlp_forward(model, &t->roles, &t->train_cache);
+    if (nfi_mlp_forward(model, &t->roles, &t->train_cache) != 0)
+        return nfi_error_set(err, "out of memory in the forward pass");
     double *terms = t->scratch; /* free until the backward pass */
     for (size_t i = 0; i < n; i++) {
         nfi_ce_sample_eval(logits, t->spec.scheme, &t->roles.order, k,
@@ -214,7 +217,9 @@ void nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
                                 nfi_arith_round(logits, (double)n));
 
     if (metrics != NULL) {
-        measure(t, metrics);
+        if (measure(t, metrics) != 0)
+            return nfi_error_set(err, "out of memory evaluating the test "
+                                 "set");
         metrics->loss = loss;
     }
     if (records != NULL) {
@@ -226,11 +231,13 @@ void nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
         }
     }
 
-    nfi_mlp_backward(model, &t->roles, &t->train_cache, t->dlogits, t->grad,
-                     t->scratch);
+    if (nfi_mlp_backward(model, &t->roles, &t->train_cache, t->dlogits,
+                         t->grad, t->scratch) != 0)
+        return nfi_error_set(err, "out of memory in the backward pass");
     memcpy(t->before, model->params, model->n_params * sizeof *t->before);
     nfi_optim_step(&t->spec.optim, &t->roles.arith[NFI_ROLE_OPTIM],
-                   &t->roles.arith[NFI_ROLE_PARAMS], &t->optim,
+                   &t->roles.arith[NFI_ROLE_PARAMS],
+                   &t->roles.arith[NFI_ROLE_GRADS].fast.format, &t->optim,
                    model->params, t->grad);
     t->step++;
     if (metrics != NULL) {
@@ -246,4 +253,5 @@ void nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
         metrics->step = t->step;
         nfi_exact_sum_clear(&s);
     }
+    return 0;
 }

@@ -104,8 +104,9 @@ void nfi_trainer_free(nfi_trainer *t);
 
 /* Performs one step.  When metrics is not NULL, fills it (the test set
  * is then evaluated too); when records is not NULL (N entries), fills the
- * per-sample records. */
-void nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
-                      nfi_sample_record *records);
+ * per-sample records.  Returns 0, or -1 with an error when memory runs
+ * out (the parameters are then unchanged). */
+int nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
+                     nfi_sample_record *records, nfi_error *err);
 
 #endif

@@ -91,7 +91,7 @@ static void test_against_plain(void)
         for (long t = 1; t <= 12; t++) {
             for (size_t i = 0; i < N; i++)
                 grad[i] = ldexp(rng_unit(&g) - 0.5, (int)rng_range(&g, -9, 2));
-            nfi_optim_step(&configs[k], &o, &pa, &s, p, grad);
+            nfi_optim_step(&configs[k], &o, &pa, &f, &s, p, grad);
             plain_step(&configs[k], t, q, grad, m, v);
         }
         bool same = true;
@@ -109,7 +109,8 @@ static void test_twins(void)
     static const char *const policies[][2] = {
         {"binary32", ""}, {"bfloat16", "optim=binary32"},
         {"binary16", "optim=p=20,emin=-126,emax=127"},
-        {"p=40,emin=-126,emax=127", ""}, {"e5m2", "optim=bfloat16"}};
+        {"p=40,emin=-126,emax=127", ""}, {"e5m2", "optim=bfloat16"},
+        {"bfloat16", "optim=binary64"}, {"binary64", "optim=bfloat16"}};
     test_rng g;
     rng_init(&g, harness_seed(), 2);
     for (size_t pi = 0; pi < sizeof policies / sizeof policies[0]; pi++) {
@@ -143,8 +144,8 @@ static void test_twins(void)
                         grad[i] = nfi_fast_round(&of.fast, ldexp(
                             rng_unit(&g) - 0.5, (int)rng_range(&g, -6, 1)));
                     of.fast.counter = orf.fast.counter = (uint64_t)t << 20;
-                    nfi_optim_step(&configs[k], &of, &pf, &sa, a, grad);
-                    nfi_optim_step(&configs[k], &orf, &prf, &sb, b, grad);
+                    nfi_optim_step(&configs[k], &of, &pf, fo, &sa, a, grad);
+                    nfi_optim_step(&configs[k], &orf, &prf, fo, &sb, b, grad);
                 }
                 bool same = pf.fast.counter == prf.fast.counter;
                 for (size_t i = 0; i < N; i++)
@@ -175,7 +176,7 @@ static void test_first_adam_step(void)
         p[i] = 1.0;
         g[i] = i % 2 ? 1e-3 : -0.5;
     }
-    nfi_optim_step(&configs[2], &o, &pa, &s, p, g);
+    nfi_optim_step(&configs[2], &o, &pa, &f, &s, p, g);
     bool ok = true;
     for (size_t i = 0; i < N; i++) {
         double moved = 1.0 - p[i], want = g[i] > 0 ? 1e-2 : -1e-2;

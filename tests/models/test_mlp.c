@@ -95,12 +95,13 @@ static void test_twins(void)
     static const char *const policies[][2] = {
         {"binary32", ""}, {"bfloat16", "accum=binary32"},
         {"binary16", "logits=binary64,grads=binary32"},
-        {"p=20,emin=-126,emax=127", "activations=bfloat16"}};
+        {"p=20,emin=-126,emax=127", "activations=bfloat16"},
+        {"bfloat16", "params=binary64,activations=binary32"}};
     static const char *const orders[] = {"sequential", "pairwise", "lanes:8",
                                          "exact"};
     uint32_t a[BATCH] = {0, 1, 2, 3, 4, 2}, b[BATCH] = {1, 3, 0, 4, 2, 2};
     uint32_t y[BATCH] = {1, 4, 2, 2, 1, 4};
-    for (size_t pi = 0; pi < 4; pi++) {
+    for (size_t pi = 0; pi < 5; pi++) {
         for (size_t o = 0; o < 4; o++) {
             for (int mode = 0; mode < NFI_ROUND_COUNT; mode += 1) {
                 nfi_mlp ma, mb;

@@ -103,8 +103,8 @@ static void test_twins(void)
                 bool same = true;
                 for (int step = 0; step < 6 && same; step++) {
                     nfi_step_metrics ma, mb;
-                    nfi_trainer_step(&ta_, &ma, NULL);
-                    nfi_trainer_step(&tb_, &mb, NULL);
+                    nfi_trainer_step(&ta_, &ma, NULL, NULL);
+                    nfi_trainer_step(&tb_, &mb, NULL, NULL);
                     same = same_metrics(&ma, &mb);
                 }
                 for (size_t i = 0; i < ta_.model.n_params && same; i++)
@@ -133,7 +133,7 @@ static void test_learning(void)
         return;
     }
     nfi_step_metrics first, last;
-    nfi_trainer_step(&t, &first, NULL);
+    nfi_trainer_step(&t, &first, NULL, NULL);
     check_true(first.absorbed_frac == 0 && fabs(first.zero_sum_residual) <
                    1e-15 && first.train_acc >= 0 && first.train_acc <= 1 &&
                    first.test_acc >= 0 && first.test_acc <= 1 &&
@@ -143,7 +143,7 @@ static void test_learning(void)
                first.zero_sum_residual, first.train_acc, first.test_acc,
                first.update_norm);
     for (int step = 1; step < 300; step++)
-        nfi_trainer_step(&t, step == 299 ? &last : NULL, NULL);
+        nfi_trainer_step(&t, step == 299 ? &last : NULL, NULL, NULL);
     check_true(last.step == 300 && last.train_acc == 1.0 &&
                    last.loss < first.loss / 10,
                "binary64 Adam, 300 steps: train accuracy %g, loss %g from "
