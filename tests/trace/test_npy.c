@@ -75,7 +75,8 @@ static void *make_data(nfi_dtype dtype, size_t count, test_rng *rng)
     }
     if (n > count)
         n = count;
-    memcpy(data, special, n * size);
+    if (n > 0)
+        memcpy(data, special, n * size);
     return data;
 }
 
@@ -335,7 +336,8 @@ static void check_reader_errors(void)
     const char *path = path_in(dir, "bad.npy");
     nfi_npy_array a;
     nfi_error err = {""};
-    file_write(path, "PK\x03\x04 a zip file, e.g. .npz", 28);
+    static const char zip[] = "PK\x03\x04 a zip file, e.g. .npz";
+    file_write(path, zip, sizeof zip - 1);
     check_true(nfi_npy_read(path, &a, &err) == -1 &&
                strstr(err.message, "not a .npy file") != NULL, "bad magic: "
                "\"%s\"", err.message);
