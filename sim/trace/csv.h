@@ -46,7 +46,8 @@ nfi_csv_writer *nfi_csv_create(const char *path, size_t ncols,
  * *kept (may be NULL).  Returns NULL with err naming path when the file
  * cannot be read or written, the header differs (both are quoted), or a
  * kept row is malformed (its line and what is wrong): then the file is
- * left as it was. */
+ * left as it was.  With last_step INT64_MAX this is a plain append that
+ * checks the header and drops only a cut last row. */
 nfi_csv_writer *nfi_csv_resume(const char *path, size_t ncols,
                                const char *const *names, int64_t last_step,
                                size_t *kept, nfi_error *err);
