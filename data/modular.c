@@ -99,6 +99,24 @@ int nfi_modular_task_init(nfi_modular_task *out, nfi_modular_op op,
     return 0;
 }
 
+/* Guards the functions that take a task against one not made by
+ * nfi_modular_task_init (a zero modulus would divide by zero).  Primality
+ * is left to nfi_modular_task_init: it costs too much to test per
+ * label. */
+static int task_check(const nfi_modular_task *task, nfi_error *err)
+{
+    if ((unsigned)task->op >= NFI_MODULAR_OP_COUNT
+        || task->p < NFI_MODULAR_P_MIN || task->p > NFI_MODULAR_P_MAX
+        || task->n_pairs != (uint64_t)task->p
+                            * (task->op == NFI_MODULAR_OP_DIV
+                               ? task->p - 1 : task->p))
+        return nfi_error_set(err, "modular task (op %d, P = %u, %llu pairs) "
+                             "is not one made by nfi_modular_task_init",
+                             (int)task->op, task->p,
+                             (unsigned long long)task->n_pairs);
+    return 0;
+}
+
 /* The label of a valid pair: a, b < p, b != 0 for div (p prime). */
 static uint32_t label_of(const nfi_modular_task *task, uint32_t a,
                          uint32_t b)
@@ -121,6 +139,8 @@ static uint32_t label_of(const nfi_modular_task *task, uint32_t a,
 int nfi_modular_label(const nfi_modular_task *task, uint32_t a, uint32_t b,
                       uint32_t *label, nfi_error *err)
 {
+    if (task_check(task, err) != 0)
+        return -1;
     if (a >= task->p)
         return nfi_error_set(err, "operand a = %u is out of range; expected "
                              "0 <= a < P = %u", a, task->p);
@@ -153,6 +173,8 @@ static nfi_modular_sample sample_of(const nfi_modular_task *task,
 int nfi_modular_sample_at(const nfi_modular_task *task, uint64_t index,
                           nfi_modular_sample *out, nfi_error *err)
 {
+    if (task_check(task, err) != 0)
+        return -1;
     if (index >= task->n_pairs)
         return nfi_error_set(err, "pair index %llu is out of range; the "
                              "task %s mod %u has %llu pairs",
@@ -198,7 +220,8 @@ int nfi_modular_split_make(nfi_modular_split *out,
 {
     memset(out, 0, sizeof *out);
     uint64_t n_pairs = task->n_pairs, n_train = 0;
-    if (split_sizes(n_pairs, train_frac, &n_train, err) != 0)
+    if (task_check(task, err) != 0
+        || split_sizes(n_pairs, train_frac, &n_train, err) != 0)
         return -1;
 
     /* Canonical indices fit in 32 bits (P <= 65521), halving the memory

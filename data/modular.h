@@ -105,9 +105,13 @@ uint32_t nfi_modular_inverse(uint32_t b, uint32_t p);
 int nfi_modular_task_init(nfi_modular_task *out, nfi_modular_op op,
                           long p, nfi_error *err);
 
-/* The label of (a, b) for a task made by nfi_modular_task_init; a and b
- * in [0, P), b != 0 for div.  Returns 0 with the label in *label, or -1
- * with an error naming the operand out of range. */
+/* The functions below take a task made by nfi_modular_task_init; given
+ * another (an out-of-range op or P, or a wrong n_pairs) they return -1
+ * with an error saying so. */
+
+/* The label of (a, b); a and b in [0, P), b != 0 for div.  Returns 0
+ * with the label in *label, or -1 with an error naming the operand out
+ * of range. */
 int nfi_modular_label(const nfi_modular_task *task, uint32_t a, uint32_t b,
                       uint32_t *label, nfi_error *err);
 

@@ -282,6 +282,29 @@ static void check_bad_tasks(void)
     check_true(nfi_modular_label(&d, 1, 9, &label, &err) == -1
                && strstr(err.message, "b = 9") != NULL,
                "b > P should fail (%s)", err.message);
+
+    /* Tasks not made by nfi_modular_task_init. */
+    static const nfi_modular_task forged[] = {
+        {NFI_MODULAR_OP_ADD, 0, 0},
+        {NFI_MODULAR_OP_ADD, 5, 24},
+        {NFI_MODULAR_OP_DIV, 5, 25},
+        {(nfi_modular_op)7, 5, 25},
+        {NFI_MODULAR_OP_MUL, 70000, 4900000000ULL},
+    };
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+        nfi_modular_sample sample;
+        nfi_modular_split split;
+        nfi_error e1 = {""}, e2 = {""}, e3 = {""};
+        bool ok = nfi_modular_label(&forged[i], 0, 1, &label, &e1) == -1
+                  && nfi_modular_sample_at(&forged[i], 0, &sample, &e2) == -1
+                  && nfi_modular_split_make(&split, &forged[i], 0.5, 1, &e3)
+                     == -1
+                  && split.train == NULL;
+        check_true(ok && strstr(e1.message, "nfi_modular_task_init") != NULL
+                   && strstr(e2.message, "nfi_modular_task_init") != NULL
+                   && strstr(e3.message, "nfi_modular_task_init") != NULL,
+                   "forged task %zu should be refused (%s)", i, e1.message);
+    }
 }
 
 static nfi_modular_split split_of(const nfi_modular_task *t, double frac,
