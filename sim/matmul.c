@@ -22,7 +22,8 @@ static int into_accumulator(nfi_arith *acc, nfi_matrix_view *v, size_t rows,
     *copy = NULL;
     if (v->format == NULL || nfi_format_equal(v->format, &acc->fast.format))
         return 0;
-    double *t = malloc((rows * k ? rows * k : 1) * sizeof *t);
+    size_t count = rows * k > 0 ? rows * k : 1;
+    double *t = malloc(count * sizeof *t);
     if (t == NULL)
         return -1;
     for (size_t i = 0; i < rows; i++)
