@@ -1,25 +1,13 @@
 /* nfi: exp and log with proven error bounds.  u = 2^-53 below. */
 #include "elementary.h"
 
+#include "bits.h"
 #include "cpu.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-static inline uint64_t bits_of(double x)
-{
-    uint64_t b;
-    memcpy(&b, &x, sizeof b);
-    return b;
-}
-
-static inline double double_of(uint64_t b)
-{
-    double x;
-    memcpy(&x, &b, sizeof x);
-    return x;
-}
 
 const double nfi_elem_ln2_hi = 0x1.62e42fefa38p-1;
 const double nfi_elem_ln2_lo = 0x1.ef35793c7673p-45;
@@ -61,7 +49,7 @@ NFI_FMA_CLONES int nfi_elem_exp(double x, double *y)
 
     /* |k| <= 996: 2^k is a normal binary64 number and p * 2^k, a normal
      * result, is exact. */
-    *y = p * double_of((uint64_t)((int64_t)k + 1023) << 52);
+    *y = p * nfi_double_of((uint64_t)((int64_t)k + 1023) << 52);
     return 1;
 }
 
@@ -95,9 +83,9 @@ NFI_FMA_CLONES int nfi_elem_log(double x, double *y)
         x *= 0x1p54;
         k = -54;
     }
-    uint64_t b = bits_of(x);
+    uint64_t b = nfi_bits_of(x);
     k += (int)(b >> 52) - 1023;
-    double m = double_of((b & ((1ULL << 52) - 1)) | (1023ULL << 52));
+    double m = nfi_double_of((b & ((1ULL << 52) - 1)) | (1023ULL << 52));
     if (m > 0x1.6a09e667f3bcdp0) {
         m *= 0.5;
         k += 1;

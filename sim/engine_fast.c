@@ -9,6 +9,7 @@
 #include "elementary.h"
 #include "engine_mpfr.h"
 #include "engine_native.h"
+#include "bits.h"
 #include "cpu.h"
 
 #define SIGN_BIT 0x8000000000000000ULL
@@ -25,24 +26,11 @@ uint64_t nfi_fast_fallbacks(void)
     return fallback_count;
 }
 
-static inline uint64_t bits_of(double x)
-{
-    uint64_t b;
-    memcpy(&b, &x, sizeof b);
-    return b;
-}
-
-static inline double double_of(uint64_t b)
-{
-    double x;
-    memcpy(&x, &b, sizeof x);
-    return x;
-}
 
 /* floor(log2(a)) for finite a > 0, subnormals included. */
 static inline int exponent_of(double a)
 {
-    uint64_t b = bits_of(a);
+    uint64_t b = nfi_bits_of(a);
     int biased = (int)(b >> 52);
     if (biased != 0)
         return biased - 1023;
@@ -53,8 +41,8 @@ static inline int exponent_of(double a)
 static inline double pow2(int e)
 {
     if (e >= -1022)
-        return double_of((uint64_t)(e + 1023) << 52);
-    return double_of(1ULL << (e + 1074));
+        return nfi_double_of((uint64_t)(e + 1023) << 52);
+    return nfi_double_of(1ULL << (e + 1074));
 }
 
 /* a > 0 finite, ea = exponent_of(a): a with the bits below 2^qe cleared,
@@ -68,7 +56,7 @@ static inline double truncate_to(double a, int ea, int qe)
     int k = qe - lsb;
     if (k <= 0)
         return a;
-    return double_of(bits_of(a) & ~((1ULL << k) - 1));
+    return nfi_double_of(nfi_bits_of(a) & ~((1ULL << k) - 1));
 }
 
 /* Grid exponent at a magnitude whose binade is e. */
@@ -82,7 +70,7 @@ static inline bool grid_odd(double t, int qe)
 {
     if (t == 0.0)
         return false;
-    uint64_t b = bits_of(t);
+    uint64_t b = nfi_bits_of(t);
     int et = exponent_of(t);
     int lsb = et >= -1022 ? et - 52 : -1074;
     uint64_t m = et >= -1022 ? (b & ((1ULL << 52) - 1)) | (1ULL << 52) : b;
@@ -188,7 +176,7 @@ static inline double round_magnitude(const nfi_fast *c, double a,
         if (es == 0)
             return a;
         if (es < 0) {
-            bool power_of_two = (bits_of(t) & ((1ULL << 52) - 1)) == 0 &&
+            bool power_of_two = (nfi_bits_of(t) & ((1ULL << 52) - 1)) == 0 &&
                                 ea >= -1022;
             qe = grid_exponent(c, power_of_two ? ea - 1 : ea);
             r = pow2(qe);
@@ -247,8 +235,9 @@ finish_general(const nfi_fast *c, double s, exact_error *err, uint32_t u,
 }
 
 /* Stochastic rounding of x = s + err by integer arithmetic, for
- * 21 <= p <= 51 (smaller p take the round-to-odd path) and results in the format's normal range; returns 0 when the general
- * path must decide.  With T = s truncated to the grid, L = the bits below
+ * 21 <= p <= 51 (smaller p take the round-to-odd path) and results in
+ * the format's normal range; returns 0 when the general path must
+ * decide.  With T = s truncated to the grid, L = the bits below
  * it (units of u53(s)) and err' the error toward larger magnitude, x goes
  * away from zero when L u53 + err' >= q (2^32 - u) 2^-32, q = 2^shift
  * u53, that is when D 2^-32 u53 + err' >= 0 with the integer
@@ -261,7 +250,7 @@ static inline int stochastic_bits(const nfi_fast *c, double s,
                                   const exact_error *err, bool neg,
                                   uint32_t u, double *out)
 {
-    uint64_t b = bits_of(s), sign = b & SIGN_BIT, mag = b ^ sign;
+    uint64_t b = nfi_bits_of(s), sign = b & SIGN_BIT, mag = b ^ sign;
     if (mag - c->min_normal_bits > c->normal_span)
         return 0;
     int es = error_sign(err);
@@ -291,7 +280,7 @@ static inline int stochastic_bits(const nfi_fast *c, double s,
     r += away ? c->low_mask + 1 : 0;
     if (r > c->max_finite_bits)
         return 0;
-    *out = double_of(r | sign);
+    *out = nfi_double_of(r | sign);
     return 1;
 }
 
@@ -314,7 +303,7 @@ finish(nfi_fast *c, double s, exact_error *err, uint32_t u, bool *hard)
          * stochastic threshold (p + 32 bits) as x does.  The bit rounding
          * below is that of a normal binade; results outside the format's
          * normal range take the general path. */
-        uint64_t b = bits_of(s), sign = b & SIGN_BIT, mag = b ^ sign;
+        uint64_t b = nfi_bits_of(s), sign = b & SIGN_BIT, mag = b ^ sign;
         int es = error_sign(err);
         if (es != 0 && (mag & 1) == 0)
             mag += (es > 0) != neg ? 1 : (uint64_t)-1;
@@ -340,7 +329,7 @@ finish(nfi_fast *c, double s, exact_error *err, uint32_t u, bool *hard)
             }
             }
             if (r <= c->max_finite_bits)
-                return double_of(r | sign);
+                return nfi_double_of(r | sign);
         }
     }
     return finish_general(c, s, err, u, hard);
@@ -351,7 +340,7 @@ static double round_rne_slow(const nfi_fast *c, double y);
 
 static inline double round_rne(const nfi_fast *c, double y)
 {
-    uint64_t b = bits_of(y);
+    uint64_t b = nfi_bits_of(y);
     uint64_t sign = b & SIGN_BIT, mag = b ^ sign;
     if (mag >= c->min_normal_bits && mag <= c->max_finite_bits) {
         /* Round the significand to p bits, ties to even: add just under
@@ -364,7 +353,7 @@ static inline double round_rne(const nfi_fast *c, double y)
             if (mag > c->max_finite_bits)
                 return sign ? -c->overflow_value[1] : c->overflow_value[0];
         }
-        return double_of(mag | sign);
+        return nfi_double_of(mag | sign);
     }
     return round_rne_slow(c, y);
 }
@@ -445,8 +434,8 @@ int nfi_fast_init(nfi_fast *ctx, const nfi_format *f, nfi_round mode,
                                          : (int)f->emin;
     ctx->plain_rne = mode == NFI_ROUND_RNE && f->p <= 25;
     ctx->max_finite = nfi_format_max_finite_d(f);
-    ctx->max_finite_bits = bits_of(ctx->max_finite);
-    ctx->min_normal_bits = bits_of(pow2((int)f->emin));
+    ctx->max_finite_bits = nfi_bits_of(ctx->max_finite);
+    ctx->min_normal_bits = nfi_bits_of(pow2((int)f->emin));
     ctx->shift = 53 - (int)f->p;
     ctx->subnormal_magic = pow2((int)(f->emin - f->p + 1) + 52);
     ctx->bits_path = f->p <= 51 && (mode != NFI_ROUND_SR || f->p <= 20);
@@ -695,7 +684,7 @@ static inline int round_enclosure(nfi_fast *c, double lo, double hi,
     bool hard = false;
     double r1 = round_exact(c, lo, u, &hard);
     double r2 = round_exact(c, hi, u, &hard);
-    if (hard || bits_of(r1) != bits_of(r2))
+    if (hard || nfi_bits_of(r1) != nfi_bits_of(r2))
         return 0;
     *out = r1;
     return 1;
@@ -838,11 +827,11 @@ rne_block(const nfi_fast *c, int kind, size_t m, double *restrict block,
             if (exact)
                 t = fma(x[i], y[i], -v);
         }
-        uint64_t b = bits_of(v), sign = b & SIGN_BIT, mag = b ^ sign;
+        uint64_t b = nfi_bits_of(v), sign = b & SIGN_BIT, mag = b ^ sign;
         uint64_t r = (mag + half + ((mag >> shift) & parity)) & keep;
         if (exact) {
             /* Integer masks only, so that the loop vectorises. */
-            uint64_t tb = bits_of(t);
+            uint64_t tb = nfi_bits_of(t);
             uint64_t t_nonzero = (tb << 1) != 0;
             uint64_t up = ((tb ^ b) >> 63) ^ 1; /* t has s's sign */
             uint64_t mid = -(((mag & ~keep) == half_step) & t_nonzero);
@@ -854,7 +843,7 @@ rne_block(const nfi_fast *c, int kind, size_t m, double *restrict block,
                    (uint64_t)(r > max);
         if (kind == ARRAY_MUL_EXACT)
             outside |= (uint64_t)(mag < tiny) & ~zero;
-        block[i] = double_of(r | sign);
+        block[i] = nfi_double_of(r | sign);
     }
     return outside;
 }

@@ -76,8 +76,8 @@ int nfi_format_validate(const nfi_format *f, nfi_error *err);
  * then every option that differs from the default.  Every descriptor the
  * parser makes round-trips; one built by hand with has_inf or
  * reserved_top unlike every named format has no spelling (the spelling
- * then describes the IEEE-like format of the same p and range).  Returns the length it
- * wanted (as snprintf does). */
+ * then describes the IEEE-like format of the same p and range).  Returns
+ * the length it wanted (as snprintf does). */
 int nfi_format_spell(const nfi_format *f, char *buf, size_t size);
 
 /* Parses a rounding-mode name (rne rna rz ru rd sr; also "nearest",

@@ -335,3 +335,45 @@ bool nfi_atomic_is_temporary(const char *name)
     return strncmp(name, NFI_ATOMIC_TEMP_PREFIX,
                    sizeof NFI_ATOMIC_TEMP_PREFIX - 1) == 0;
 }
+
+char *nfi_read_file(const char *path, size_t *len, nfi_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        nfi_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *text = malloc(cap + 1);
+    while (text != NULL) {
+        ssize_t r = read(fd, text + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            nfi_error_set(err, "cannot read '%s': %s", path,
+                          strerror(errno));
+            free(text);
+            close(fd);
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n == cap) {
+            char *more = cap < SIZE_MAX / 4 ? realloc(text, 2 * cap + 1)
+                                            : NULL;
+            if (more == NULL)
+                free(text);
+            text = more;
+            cap *= 2;
+        }
+    }
+    close(fd);
+    if (text == NULL) {
+        nfi_error_set(err, "cannot read '%s': out of memory", path);
+        return NULL;
+    }
+    text[n] = '\0';
+    *len = n;
+    return text;
+}

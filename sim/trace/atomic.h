@@ -99,6 +99,12 @@ int nfi_atomic_write_file(const char *path, const void *data, size_t n,
  * cannot sync directories, EINVAL), or -1 with err naming dir. */
 int nfi_sync_dir(const char *dir, nfi_error *err);
 
+/* Reads the whole file at path into a malloc'ed buffer with a NUL after
+ * the last byte (the length excludes it) and sets *len.  Returns NULL
+ * with an error naming the path and the system's reason (or "out of
+ * memory"). */
+char *nfi_read_file(const char *path, size_t *len, nfi_error *err);
+
 /* Whether name (a file name without directory) is that of a temporary
  * made by nfi_atomic_open. */
 bool nfi_atomic_is_temporary(const char *name);

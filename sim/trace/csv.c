@@ -99,49 +99,6 @@ nfi_csv_writer *nfi_csv_create(const char *path, size_t ncols,
     return status == 0 ? open_append(path, ncols, err) : NULL;
 }
 
-/* Reads a whole file into a malloc'ed buffer. */
-static char *read_all(const char *path, size_t *len, nfi_error *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        nfi_error_set(err, "cannot open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *text = malloc(cap + 1);
-    while (text != NULL) {
-        ssize_t r = read(fd, text + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            nfi_error_set(err, "cannot read '%s': %s", path,
-                          strerror(errno));
-            free(text);
-            close(fd);
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n == cap) {
-            char *more = cap < SIZE_MAX / 4 ? realloc(text, 2 * cap + 1)
-                                            : NULL;
-            if (more == NULL)
-                free(text);
-            text = more;
-            cap *= 2;
-        }
-    }
-    close(fd);
-    if (text == NULL) {
-        nfi_error_set(err, "cannot read '%s': out of memory", path);
-        return NULL;
-    }
-    text[n] = '\0';
-    *len = n;
-    return text;
-}
-
 /* A line of the table: [start, end) without its line end. */
 typedef struct line_span {
     const char *start, *end;
@@ -223,7 +180,7 @@ nfi_csv_writer *nfi_csv_resume(const char *path, size_t ncols,
     if (header == NULL)
         return NULL;
     size_t len;
-    char *text = read_all(path, &len, err);
+    char *text = nfi_read_file(path, &len, err);
     if (text == NULL) {
         free(header);
         return NULL;
@@ -391,7 +348,7 @@ int nfi_csv_read(const char *path, nfi_csv_table *t, nfi_error *err)
 {
     memset(t, 0, sizeof *t);
     size_t len;
-    char *text = read_all(path, &len, err);
+    char *text = nfi_read_file(path, &len, err);
     if (text == NULL)
         return -1;
 

@@ -1,5 +1,7 @@
 #include "json.h"
 
+#include "atomic.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -535,41 +537,10 @@ nfi_json_value *nfi_json_parse(const char *text, size_t len,
 
 nfi_json_value *nfi_json_parse_file(const char *path, nfi_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        nfi_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+    size_t len;
+    char *text = nfi_read_file(path, &len, err);
+    if (text == NULL)
         return NULL;
-    }
-    size_t len = 0, cap = 4096;
-    char *text = malloc(cap);
-    for (;;) {
-        if (text == NULL) {
-            close(fd);
-            nfi_error_set(err, "cannot read '%s': out of memory", path);
-            return NULL;
-        }
-        ssize_t r = read(fd, text + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            nfi_error_set(err, "cannot read '%s': %s", path,
-                          strerror(errno));
-            free(text);
-            close(fd);
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-        if (len == cap) {
-            char *more = cap <= SIZE_MAX / 2 ? realloc(text, 2 * cap) : NULL;
-            if (more == NULL)
-                free(text);
-            text = more;
-            cap *= 2;
-        }
-    }
-    close(fd);
     nfi_json_value *root = nfi_json_parse(text, len, path, err);
     free(text);
     return root;
