@@ -21,6 +21,7 @@ static const char usage[] =
 "  format SPEC...     constants of formats (largest, smallest, epsilon...)\n"
 "  arith              evaluate operations in a format, one result per line\n"
 "  demo               a tour: formats, rounding modes, softmax absorption\n"
+"  train              train an MLP on a modular task, write a run directory\n"
 "  help [COMMAND]     this text, or the help of a command\n"
 "  version            the version\n"
 "\n"
@@ -55,8 +56,10 @@ int main(int argc, char **argv)
                 return nfi_cmd_arith(2, args);
             if (strcmp(argv[2], "demo") == 0)
                 return nfi_cmd_demo(2, args);
+            if (strcmp(argv[2], "train") == 0)
+                return nfi_cmd_train(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
-                    "arith, demo\n", argv[2]);
+                    "arith, demo, train\n", argv[2]);
             return 2;
         }
         fputs(usage, stdout);
@@ -73,7 +76,9 @@ int main(int argc, char **argv)
         return nfi_cmd_arith(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return nfi_cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0)
+        return nfi_cmd_train(argc - 1, argv + 1);
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
-            "demo, help, version (see 'nfi help')\n", cmd);
+            "demo, train, help, version (see 'nfi help')\n", cmd);
     return 2;
 }

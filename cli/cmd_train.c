@@ -1,0 +1,922 @@
+/* nfi train: trains the MLP on a modular task and writes a run directory.
+ *
+ * Every option is kept as the text it was given until all of them are
+ * known, so that --config can fill them from a config.json and the
+ * options after it can still override: the JSON holds the same texts
+ * (numbers as written by the JSON writer, which read back to the same
+ * binary64 values), and the run is a pure function of them. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "modular.h"
+#include "nfi_config.h"
+#include "trace/csv.h"
+#include "trace/json.h"
+#include "trace/npy.h"
+#include "trace/rundir.h"
+#include "trainer.h"
+
+static const char train_usage[] =
+"Usage: nfi train [OPTIONS] --out RUNDIR\n"
+"\n"
+"Trains an MLP on a modular arithmetic task with every operation rounded\n"
+"into the chosen formats, on the whole training set as one batch, and\n"
+"writes the run directory RUNDIR:\n"
+"  status             running, complete, failed or interrupted, and why\n"
+"  config.json        every option, the format of each role, the engine,\n"
+"                     the nfi version; --config reads it back\n"
+"  metrics.csv        one row per logged step (the measurements of\n"
+"                     train/trainer.h; exact binary64 values)\n"
+"  snapshots/step_N/  the parameters after N updates, one .npy per tensor\n"
+"                     (W1 b1 [W2 b2 ...] Wc [bc], PyTorch nn.Linear\n"
+"                     layout: weights (out, in)), NAME.json beside each\n"
+"                     with its nfi format; at logged steps also\n"
+"                     samples.npy, (n_train, 4) float64 with columns\n"
+"                     margin, z_y, absorbed (0 or 1), residual_mass of\n"
+"                     each training sample in the forward pass of step N\n"
+"                     (the parameters after N - 1 updates, as in the\n"
+"                     metrics row of step N), samples.json describing it\n"
+"  summary.json       absorption onset, first spike, final figures\n"
+"Step N is the N-th update; its metrics describe its forward pass.  Rows\n"
+"are logged at step 1, every --log-every steps and at the last step.\n"
+"\n"
+"Options (defaults in brackets):\n"
+"  --task OP            add, sub, mul or div: (a OP b) mod P [div]\n"
+"  --modulus P          the modulus P, prime for div [23]\n"
+"  --train-frac F       share of the pairs used for training [0.5]\n"
+"  --model NAME         mlp (the only model) [mlp]\n"
+"  --hidden H           hidden width [128]\n"
+"  --layers L           hidden layers, 1 to 8 [1]\n"
+"  --classifier-bias on|off   a bias in the classifier [off]\n"
+"  --optimizer NAME     sgd, adam or adamw [adam]\n"
+"  --lr X               learning rate [1e-2]\n"
+"  --beta1 X, --beta2 X Adam's moment decays [0.9, 0.999]\n"
+"  --eps X              Adam's epsilon [1e-8]\n"
+"  --weight-decay X     L2 (sgd, adam) or decoupled (adamw) [0]\n"
+"  --momentum X         SGD momentum [0]\n"
+"  --steps N            updates [30000]\n"
+"  --format SPEC        format of every role [binary32]\n"
+"  --policy ROLE=SPEC,...  per-role overrides; roles params activations\n"
+"                       logits grads accum optim [none]\n"
+"  --round MODE         rne rna rz ru rd sr [rne]\n"
+"  --engine NAME        auto, fast, native (the fast engine) or mpfr\n"
+"                       (every operation through MPFR; slow) [auto]\n"
+"  --scheme NAME        cross-entropy: logsoftmax, lse, softmax\n"
+"                       [logsoftmax]\n"
+"  --order ORDER        summation order: sequential, pairwise,\n"
+"                       blocked:B, lanes:L, exact [sequential]\n"
+"  --seed S             split, initialisation, stochastic rounding [0]\n"
+"  --log-every N        steps between metrics rows [100]\n"
+"  --snapshot-every N   steps between snapshots; 0: the final one only [0]\n"
+"  --out RUNDIR         the run directory (required)\n"
+"  --force              replace an existing run directory\n"
+"  --config FILE        take the options from a config.json written by an\n"
+"                       earlier run (the run repeats bit for bit); options\n"
+"                       given after --config override it, those before it\n"
+"                       are overridden\n"
+"  -h, --help           this text\n"
+"\n"
+"On a terminal a progress line is shown on standard error.  SIGINT or\n"
+"SIGTERM ends the run after the current step: the status becomes\n"
+"interrupted, the final snapshot and summary are written and the exit\n"
+"status is 1.  Exit status 2 is a usage error, 1 a failed run.\n"
+"\n"
+"Example:\n"
+"  nfi train --task add --modulus 7 --hidden 16 --steps 30 --log-every 10"
+" \\\n"
+"            --out runs/add7\n";
+
+/* The options, in the order config.json lists them. */
+enum {
+    O_TASK, O_MODULUS, O_TRAIN_FRAC, O_MODEL, O_HIDDEN, O_LAYERS,
+    O_CLASSIFIER_BIAS, O_OPTIMIZER, O_LR, O_BETA1, O_BETA2, O_EPS,
+    O_WEIGHT_DECAY, O_MOMENTUM, O_STEPS, O_FORMAT, O_POLICY, O_ROUND,
+    O_ENGINE, O_SCHEME, O_ORDER, O_SEED, O_LOG_EVERY, O_SNAPSHOT_EVERY,
+    O_OUT, O_COUNT
+};
+
+typedef enum { K_STR, K_INT, K_REAL, K_U64 } opt_kind;
+
+typedef struct opt_def {
+    const char *flag;  /* command-line name */
+    const char *key;   /* config.json name */
+    opt_kind kind;
+    const char *def;   /* NULL: required */
+} opt_def;
+
+static const opt_def defs[O_COUNT] = {
+    [O_TASK] = {"task", "task", K_STR, "div"},
+    [O_MODULUS] = {"modulus", "modulus", K_INT, "23"},
+    [O_TRAIN_FRAC] = {"train-frac", "train_frac", K_REAL, "0.5"},
+    [O_MODEL] = {"model", "model", K_STR, "mlp"},
+    [O_HIDDEN] = {"hidden", "hidden", K_INT, "128"},
+    [O_LAYERS] = {"layers", "layers", K_INT, "1"},
+    [O_CLASSIFIER_BIAS] = {"classifier-bias", "classifier_bias", K_STR,
+                           "off"},
+    [O_OPTIMIZER] = {"optimizer", "optimizer", K_STR, "adam"},
+    [O_LR] = {"lr", "lr", K_REAL, "1e-2"},
+    [O_BETA1] = {"beta1", "beta1", K_REAL, "0.9"},
+    [O_BETA2] = {"beta2", "beta2", K_REAL, "0.999"},
+    [O_EPS] = {"eps", "eps", K_REAL, "1e-8"},
+    [O_WEIGHT_DECAY] = {"weight-decay", "weight_decay", K_REAL, "0"},
+    [O_MOMENTUM] = {"momentum", "momentum", K_REAL, "0"},
+    [O_STEPS] = {"steps", "steps", K_INT, "30000"},
+    [O_FORMAT] = {"format", "format", K_STR, "binary32"},
+    [O_POLICY] = {"policy", "policy", K_STR, ""},
+    [O_ROUND] = {"round", "round", K_STR, "rne"},
+    [O_ENGINE] = {"engine", "engine", K_STR, "auto"},
+    [O_SCHEME] = {"scheme", "scheme", K_STR, "logsoftmax"},
+    [O_ORDER] = {"order", "order", K_STR, "sequential"},
+    [O_SEED] = {"seed", "seed", K_U64, "0"},
+    [O_LOG_EVERY] = {"log-every", "log_every", K_INT, "100"},
+    [O_SNAPSHOT_EVERY] = {"snapshot-every", "snapshot_every", K_INT, "0"},
+    [O_OUT] = {"out", "out", K_STR, NULL},
+};
+
+#define OPT_FORCE 1000
+#define OPT_CONFIG 1001
+
+/* The resolved configuration. */
+typedef struct train_config {
+    char *text[O_COUNT];   /* malloc'ed copies; NULL for unset */
+    long modulus, hidden, layers, steps, log_every, snapshot_every;
+    double train_frac;
+    uint64_t seed;
+    nfi_modular_op op;
+    nfi_engine_kind engine;
+    nfi_train_spec spec;
+} train_config;
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nfi train: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 2;
+}
+
+static int set_text(train_config *c, int o, const char *s)
+{
+    char *copy = strdup(s);
+    if (copy == NULL) {
+        fputs("nfi train: out of memory\n", stderr);
+        return 1;
+    }
+    free(c->text[o]);
+    c->text[o] = copy;
+    return 0;
+}
+
+static void config_free(train_config *c)
+{
+    for (int o = 0; o < O_COUNT; o++)
+        free(c->text[o]);
+}
+
+/* Fills the options from the "options" object of a config.json. */
+static int load_config(train_config *c, const char *path)
+{
+    nfi_error err;
+    nfi_json_value *root = nfi_json_parse_file(path, &err);
+    if (root == NULL)
+        return usage_error("--config: %s", err.message);
+    int status = 0;
+    const nfi_json_value *opts = nfi_json_member(root, "options", &err);
+    if (opts == NULL || nfi_json_type_of(opts) != NFI_JSON_OBJECT) {
+        status = usage_error("--config: %s", opts == NULL ? err.message :
+                             "$.options is not an object");
+        goto done;
+    }
+    for (size_t i = 0; i < nfi_json_length(opts) && status == 0; i++) {
+        const char *key = nfi_json_key_at(opts, i);
+        const nfi_json_value *v = nfi_json_at(opts, i);
+        int o = 0;
+        while (o < O_COUNT && strcmp(defs[o].key, key) != 0)
+            o++;
+        if (o == O_COUNT) {
+            status = usage_error("--config: %s: unknown option '%s' in "
+                                 "$.options", path, key);
+            break;
+        }
+        const char *s = NULL;
+        if (defs[o].kind == K_STR) {
+            if (nfi_json_as_string(v, &s, NULL, &err) != 0)
+                status = usage_error("--config: %s", err.message);
+        } else if (nfi_json_type_of(v) == NFI_JSON_NUMBER) {
+            s = nfi_json_number_text(v);
+        } else if (nfi_json_as_string(v, &s, NULL, &err) != 0) {
+            /* nan and the infinities are written as strings */
+            status = usage_error("--config: %s", err.message);
+        }
+        if (status == 0)
+            status = set_text(c, o, s);
+    }
+done:
+    nfi_json_free(root);
+    return status;
+}
+
+static int parse_long(const char *flag, const char *s, long lo, long hi,
+                      long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+        return usage_error("--%s '%s' is not a whole number from %ld to "
+                           "%ld", flag, s, lo, hi);
+    *out = v;
+    return 0;
+}
+
+static int parse_real(const char *flag, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0')
+        return usage_error("--%s '%s' is not a number", flag, s);
+    *out = v;
+    return 0;
+}
+
+/* Checks and converts every option; returns 0 or the exit status. */
+static int resolve(train_config *c)
+{
+    nfi_error err;
+    const char *const *t = (const char *const *)c->text;
+    for (int o = 0; o < O_COUNT; o++)
+        if (t[o] == NULL)
+            return usage_error("--%s is required (see 'nfi help train')",
+                               defs[o].flag);
+
+    if (nfi_modular_op_parse(t[O_TASK], &c->op, &err) != 0)
+        return usage_error("--task: %s (the modular tasks add, sub, mul, "
+                           "div exist)", err.message);
+    if (strcmp(t[O_MODEL], "mlp") != 0)
+        return usage_error("--model '%s': the only model is mlp",
+                           t[O_MODEL]);
+    int rc;
+    if ((rc = parse_long("modulus", t[O_MODULUS], 0, NFI_MODULAR_P_MAX,
+                         &c->modulus)) ||
+        (rc = parse_long("hidden", t[O_HIDDEN], 1, 1L << 20,
+                         &c->hidden)) ||
+        (rc = parse_long("layers", t[O_LAYERS], 1, NFI_MLP_MAX_LAYERS,
+                         &c->layers)) ||
+        (rc = parse_long("steps", t[O_STEPS], 1, LONG_MAX, &c->steps)) ||
+        (rc = parse_long("log-every", t[O_LOG_EVERY], 1, LONG_MAX,
+                         &c->log_every)) ||
+        (rc = parse_long("snapshot-every", t[O_SNAPSHOT_EVERY], 0, LONG_MAX,
+                         &c->snapshot_every)))
+        return rc;
+    if ((rc = parse_real("train-frac", t[O_TRAIN_FRAC], &c->train_frac)))
+        return rc;
+    if (!(c->train_frac > 0.0 && c->train_frac < 1.0))
+        return usage_error("--train-frac '%s' must be a number between 0 "
+                           "and 1 (exclusive)", t[O_TRAIN_FRAC]);
+    {
+        const char *s = t[O_SEED];
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 0);
+        if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0)
+            return usage_error("--seed '%s' is not a whole number from 0 "
+                               "to 2^64 - 1", s);
+        c->seed = v;
+    }
+
+    nfi_train_spec *sp = &c->spec;
+    memset(sp, 0, sizeof *sp);
+    if (strcmp(t[O_CLASSIFIER_BIAS], "on") == 0)
+        sp->classifier_bias = true;
+    else if (strcmp(t[O_CLASSIFIER_BIAS], "off") != 0)
+        return usage_error("--classifier-bias '%s': write on or off",
+                           t[O_CLASSIFIER_BIAS]);
+    nfi_format base;
+    if (nfi_format_parse(t[O_FORMAT], &base, &err) != 0)
+        return usage_error("--format: %s", err.message);
+    if (nfi_policy_parse(t[O_FORMAT], t[O_POLICY], &sp->policy, &err) != 0)
+        return usage_error("--policy: %s", err.message);
+    if (nfi_round_parse(t[O_ROUND], &sp->mode, &err) != 0)
+        return usage_error("--round: %s", err.message);
+    if (nfi_engine_parse(t[O_ENGINE], &c->engine, &err) != 0)
+        return usage_error("--engine: %s", err.message);
+    sp->reference = c->engine == NFI_ENGINE_MPFR;
+    if (nfi_ce_scheme_parse(t[O_SCHEME], &sp->scheme, &err) != 0)
+        return usage_error("--scheme: %s", err.message);
+    if (nfi_reduction_parse(t[O_ORDER], &sp->order, &err) != 0)
+        return usage_error("--order: %s", err.message);
+
+    nfi_optim_config *oc = &sp->optim;
+    if (nfi_optim_kind_parse(t[O_OPTIMIZER], &oc->kind, &err) != 0)
+        return usage_error("--optimizer: %s", err.message);
+    static const int reals[] = {O_LR, O_BETA1, O_BETA2, O_EPS,
+                                O_WEIGHT_DECAY, O_MOMENTUM};
+    double *dst[] = {&oc->lr, &oc->beta1, &oc->beta2, &oc->eps,
+                     &oc->weight_decay, &oc->momentum};
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+        if ((rc = parse_real(defs[reals[i]].flag, t[reals[i]], dst[i])))
+            return rc;
+    if (nfi_optim_config_check(oc, &err) != 0)
+        return usage_error("%s (options --lr --beta1 --beta2 --eps "
+                           "--weight-decay --momentum)", err.message);
+
+    sp->hidden = (size_t)c->hidden;
+    sp->layers = (size_t)c->layers;
+    sp->seed = c->seed;
+    return 0;
+}
+
+/* ---- Signals and progress ---- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void format_duration(char *buf, size_t cap, double s)
+{
+    if (!isfinite(s) || s < 0)
+        snprintf(buf, cap, "?");
+    else if (s < 60)
+        snprintf(buf, cap, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(buf, cap, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+    else
+        snprintf(buf, cap, "%.0fh%02.0fm", floor(s / 3600),
+                 fmod(floor(s / 60), 60));
+}
+
+/* ---- Writing the run directory ---- */
+
+static const char *const metric_names[] = {
+    "step", "loss", "train_acc", "test_acc", "absorbed_frac",
+    "underflow_frac", "zero_sum_residual", "residual_mass", "margin_min",
+    "margin_mean", "margin_max", "w_mean_norm", "feat_mean_norm", "w_norm",
+    "param_norm", "update_norm", "logit_mean",
+};
+#define N_METRICS (sizeof metric_names / sizeof metric_names[0])
+
+static int write_row(nfi_csv_writer *w, const nfi_step_metrics *m,
+                     nfi_error *err)
+{
+    const double v[] = {
+        m->loss, m->train_acc, m->test_acc, m->absorbed_frac,
+        m->underflow_frac, m->zero_sum_residual, m->residual_mass,
+        m->margin_min, m->margin_mean, m->margin_max, m->w_mean_norm,
+        m->feat_mean_norm, m->w_norm, m->param_norm, m->update_norm,
+        m->logit_mean,
+    };
+    nfi_csv_add_int(w, m->step);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        nfi_csv_add_double(w, v[i]);
+    return nfi_csv_end_row(w, err);
+}
+
+static void json_metrics(nfi_json_writer *j, const nfi_step_metrics *m)
+{
+    const double v[] = {
+        m->loss, m->train_acc, m->test_acc, m->absorbed_frac,
+        m->underflow_frac, m->zero_sum_residual, m->residual_mass,
+        m->margin_min, m->margin_mean, m->margin_max, m->w_mean_norm,
+        m->feat_mean_norm, m->w_norm, m->param_norm, m->update_norm,
+        m->logit_mean,
+    };
+    nfi_json_begin_object(j);
+    nfi_json_key(j, "step");
+    nfi_json_int(j, m->step);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        nfi_json_key(j, metric_names[i + 1]);
+        nfi_json_double(j, v[i]);
+    }
+    nfi_json_end_object(j);
+}
+
+static int save_json(nfi_rundir *rd, nfi_json_writer *j, const char *name,
+                     nfi_error *err)
+{
+    char path[4096];
+    if (nfi_rundir_file(rd, name, path, sizeof path, err) != 0)
+        return -1;
+    return nfi_json_writer_save(j, path, err);
+}
+
+static int write_config(nfi_rundir *rd, const train_config *c,
+                        nfi_error *err)
+{
+    nfi_json_writer *j = nfi_json_writer_new();
+    if (j == NULL)
+        return nfi_error_set(err, "out of memory writing config.json");
+    nfi_json_begin_object(j);
+    nfi_json_key(j, "nfi_version");
+    nfi_json_string(j, NFI_VERSION);
+    nfi_json_key(j, "command");
+    nfi_json_string(j, "train");
+    nfi_json_key(j, "options");
+    nfi_json_begin_object(j);
+    for (int o = 0; o < O_COUNT; o++) {
+        nfi_json_key(j, defs[o].key);
+        switch (defs[o].kind) {
+        case K_STR: nfi_json_string(j, c->text[o]); break;
+        case K_U64: nfi_json_uint(j, c->seed); break;
+        case K_INT: nfi_json_int(j, strtol(c->text[o], NULL, 10)); break;
+        case K_REAL: nfi_json_double(j, strtod(c->text[o], NULL)); break;
+        }
+    }
+    nfi_json_end_object(j);
+
+    /* What the options resolve to, for readers; --config ignores it. */
+    nfi_json_key(j, "resolved");
+    nfi_json_begin_object(j);
+    nfi_json_key(j, "formats");
+    nfi_json_begin_object(j);
+    for (int r = 0; r < NFI_ROLE_COUNT; r++) {
+        char spell[256];
+        nfi_format_spell(&c->spec.policy.format[r], spell, sizeof spell);
+        nfi_json_key(j, nfi_role_name((nfi_role)r));
+        nfi_json_string(j, spell);
+    }
+    nfi_json_end_object(j);
+    char order[64];
+    nfi_reduction_spell(&c->spec.order, order, sizeof order);
+    nfi_json_key(j, "engine");
+    nfi_json_string(j, c->spec.reference ? "mpfr" : "fast");
+    nfi_json_key(j, "round");
+    nfi_json_string(j, nfi_round_name(c->spec.mode));
+    nfi_json_key(j, "scheme");
+    nfi_json_string(j, nfi_ce_scheme_name(c->spec.scheme));
+    nfi_json_key(j, "order");
+    nfi_json_string(j, order);
+    nfi_json_key(j, "optimizer");
+    nfi_json_string(j, nfi_optim_kind_name(c->spec.optim.kind));
+    nfi_json_key(j, "task");
+    nfi_json_string(j, nfi_modular_op_name(c->op));
+    nfi_json_key(j, "seed");
+    nfi_json_uint(j, c->seed);
+    nfi_json_key(j, "input_width");
+    nfi_json_uint(j, c->spec.input_width);
+    nfi_json_key(j, "classes");
+    nfi_json_uint(j, c->spec.classes);
+    nfi_json_end_object(j);
+    nfi_json_end_object(j);
+    int rc = save_json(rd, j, NFI_RUNDIR_CONFIG, err);
+    nfi_json_writer_free(j);
+    return rc;
+}
+
+/* Writes an array and NAME.json (its nfi format) into snapshots/step_N. */
+static int write_tensor(nfi_rundir *rd, long step, const char *name,
+                        int ndim, const size_t *shape, const double *data,
+                        const char *format, const char *role,
+                        const char *about, nfi_error *err)
+{
+    char file[256], path[4096];
+    snprintf(file, sizeof file, "%s.npy", name);
+    if (nfi_rundir_snapshot_file(rd, step, file, path, sizeof path,
+                                 err) != 0 ||
+        nfi_npy_write(path, NFI_DTYPE_FLOAT64, ndim, shape, data, err) != 0)
+        return -1;
+    nfi_json_writer *j = nfi_json_writer_new();
+    if (j == NULL)
+        return nfi_error_set(err, "out of memory writing %s.json", name);
+    nfi_json_begin_object(j);
+    nfi_json_key(j, "name");
+    nfi_json_string(j, name);
+    nfi_json_key(j, "step");
+    nfi_json_int(j, step);
+    nfi_json_key(j, "dtype");
+    nfi_json_string(j, "float64");
+    nfi_json_key(j, "shape");
+    nfi_json_begin_array(j);
+    for (int d = 0; d < ndim; d++)
+        nfi_json_uint(j, shape[d]);
+    nfi_json_end_array(j);
+    if (role != NULL) {
+        nfi_json_key(j, "role");
+        nfi_json_string(j, role);
+    }
+    if (format != NULL) {
+        nfi_json_key(j, "format");
+        nfi_json_string(j, format);
+    }
+    if (about != NULL) {
+        nfi_json_key(j, "about");
+        nfi_json_string(j, about);
+    }
+    nfi_json_end_object(j);
+    snprintf(file, sizeof file, "%s.json", name);
+    int rc = nfi_rundir_snapshot_file(rd, step, file, path, sizeof path,
+                                      err);
+    if (rc == 0)
+        rc = nfi_json_writer_save(j, path, err);
+    nfi_json_writer_free(j);
+    return rc;
+}
+
+static int write_snapshot(nfi_rundir *rd, const nfi_trainer *t,
+                          nfi_error *err)
+{
+    const nfi_mlp *m = &t->model;
+    char format[256];
+    nfi_format_spell(&t->spec.policy.format[NFI_ROLE_PARAMS], format,
+                     sizeof format);
+    for (size_t l = 0; l <= m->layers; l++) {
+        bool last = l == m->layers;
+        size_t out = last ? m->classes : m->hidden;
+        size_t in = l == 0 ? m->in : m->hidden;
+        char wname[32], bname[32];
+        if (last) {
+            snprintf(wname, sizeof wname, "Wc");
+            snprintf(bname, sizeof bname, "bc");
+        } else {
+            snprintf(wname, sizeof wname, "W%zu", l + 1);
+            snprintf(bname, sizeof bname, "b%zu", l + 1);
+        }
+        size_t wshape[2] = {out, in};
+        if (write_tensor(rd, t->step, wname, 2, wshape,
+                         m->params + m->offset_w[l], format, "params",
+                         NULL, err) != 0)
+            return -1;
+        if (last && !m->classifier_bias)
+            continue;
+        if (write_tensor(rd, t->step, bname, 1, &out,
+                         m->params + m->offset_b[l], format, "params", NULL,
+                         err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int write_samples(nfi_rundir *rd, long step,
+                         const nfi_sample_record *rec, size_t n,
+                         double *buf, nfi_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        buf[4 * i] = rec[i].margin;
+        buf[4 * i + 1] = rec[i].z_y;
+        buf[4 * i + 2] = rec[i].absorbed ? 1.0 : 0.0;
+        buf[4 * i + 3] = rec[i].residual_mass;
+    }
+    size_t shape[2] = {n, 4};
+    return write_tensor(rd, step, "samples", 2, shape, buf, NULL, NULL,
+                        "per training sample, in the order of the split: "
+                        "margin, z_y, absorbed (0 or 1), residual_mass, "
+                        "in the forward pass of this step (parameters "
+                        "before its update)", err);
+}
+
+typedef struct run_summary {
+    long onset;            /* -1: none */
+    long spike;            /* -1: none */
+    double spike_loss, spike_min;
+    long spikes;           /* logged steps that start a spike */
+    double running_min;
+    bool in_spike;
+    bool have_last;
+    nfi_step_metrics last;
+} run_summary;
+
+static int write_summary(nfi_rundir *rd, const run_summary *s,
+                         const char *state, long steps_done, double secs,
+                         nfi_error *err)
+{
+    nfi_json_writer *j = nfi_json_writer_new();
+    if (j == NULL)
+        return nfi_error_set(err, "out of memory writing summary.json");
+    nfi_json_begin_object(j);
+    nfi_json_key(j, "status");
+    nfi_json_string(j, state);
+    nfi_json_key(j, "steps_done");
+    nfi_json_int(j, steps_done);
+    nfi_json_key(j, "seconds");
+    nfi_json_double(j, secs);
+    nfi_json_key(j, "absorption_onset");
+    if (s->onset >= 0)
+        nfi_json_int(j, s->onset);
+    else
+        nfi_json_null(j);
+    nfi_json_key(j, "first_spike");
+    if (s->spike >= 0) {
+        nfi_json_begin_object(j);
+        nfi_json_key(j, "step");
+        nfi_json_int(j, s->spike);
+        nfi_json_key(j, "loss");
+        nfi_json_double(j, s->spike_loss);
+        nfi_json_key(j, "running_min");
+        nfi_json_double(j, s->spike_min);
+        nfi_json_end_object(j);
+    } else {
+        nfi_json_null(j);
+    }
+    nfi_json_key(j, "spikes");
+    nfi_json_int(j, s->spikes);
+    nfi_json_key(j, "definitions");
+    nfi_json_string(j, "absorption_onset: first logged step with "
+                    "absorbed_frac > 0; spike: a logged step whose loss is "
+                    "at least 10 times the minimum of the earlier logged "
+                    "losses (spikes counts the starts of runs of such "
+                    "steps)");
+    nfi_json_key(j, "final");
+    if (s->have_last)
+        json_metrics(j, &s->last);
+    else
+        nfi_json_null(j);
+    nfi_json_end_object(j);
+    int rc = save_json(rd, j, NFI_RUNDIR_SUMMARY, err);
+    nfi_json_writer_free(j);
+    return rc;
+}
+
+/* ---- The command ---- */
+
+static int run(train_config *c, bool force)
+{
+    nfi_error err;
+    bool tty = isatty(2);
+    nfi_modular_task task;
+    if (nfi_modular_task_init(&task, c->op, c->modulus, &err) != 0)
+        return usage_error("--modulus: %s", err.message);
+    nfi_modular_split split;
+    if (nfi_modular_split_make(&split, &task, c->train_frac, c->seed,
+                               &err) != 0) {
+        return usage_error("--train-frac: %s", err.message);
+    }
+    size_t n_all = split.n_train + split.n_test;
+    uint32_t *idx = malloc(3 * n_all * sizeof *idx);
+    if (idx == NULL) {
+        nfi_modular_split_free(&split);
+        fputs("nfi train: out of memory\n", stderr);
+        return 1;
+    }
+    for (size_t i = 0; i < n_all; i++) {
+        const nfi_modular_sample *s = i < split.n_train ?
+            &split.train[i] : &split.test[i - split.n_train];
+        idx[i] = s->a;
+        idx[n_all + i] = s->b;
+        idx[2 * n_all + i] = s->label;
+    }
+    nfi_samples train = {split.n_train, idx, idx + n_all, idx + 2 * n_all};
+    nfi_samples test = {split.n_test, idx + split.n_train,
+                        idx + n_all + split.n_train,
+                        idx + 2 * n_all + split.n_train};
+    c->spec.input_width = 2 * (size_t)task.p;
+    c->spec.classes = task.p;
+
+    int status = 0;
+    nfi_trainer t;
+    nfi_rundir *rd = NULL;
+    nfi_csv_writer *csv = NULL;
+    nfi_sample_record *rec = NULL;
+    double *buf = NULL;
+    if (nfi_trainer_init(&t, &c->spec, train, test, &err) != 0) {
+        status = usage_error("%s", err.message);
+        nfi_modular_split_free(&split);
+        free(idx);
+        return status;
+    }
+    rec = malloc(split.n_train * sizeof *rec);
+    buf = malloc(4 * split.n_train * sizeof *buf);
+    if (rec == NULL || buf == NULL) {
+        snprintf(err.message, sizeof err.message, "out of memory");
+        status = 1;
+        goto out;
+    }
+
+    rd = nfi_rundir_create(c->text[O_OUT], force, &err);
+    if (rd == NULL) {
+        status = usage_error("--out: %s", err.message);
+        goto out;
+    }
+    char path[4096];
+    if (write_config(rd, c, &err) != 0 ||
+        nfi_rundir_file(rd, NFI_RUNDIR_METRICS, path, sizeof path,
+                        &err) != 0 ||
+        (csv = nfi_csv_create(path, N_METRICS, metric_names, &err)) ==
+            NULL) {
+        fprintf(stderr, "nfi train: %s\n", err.message);
+        nfi_rundir_set_status(rd, NFI_RUN_FAILED, err.message, NULL);
+        status = 1;
+        goto out;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    run_summary sum = {.onset = -1, .spike = -1, .running_min = INFINITY};
+    double start = now_seconds(), last_progress = start;
+    double last_loss = NAN, last_absorbed = NAN;
+    const char *state = "complete";
+    while (t.step < c->steps) {
+        long step = t.step + 1;
+        bool logged = step == 1 || step % c->log_every == 0 ||
+                      step == c->steps;
+        nfi_step_metrics m;
+        if (nfi_trainer_step(&t, logged ? &m : NULL, logged ? rec : NULL,
+                             &err) != 0) {
+            status = 1;
+            break;
+        }
+        if (logged) {
+            if (write_row(csv, &m, &err) != 0 ||
+                write_samples(rd, m.step, rec, split.n_train, buf,
+                              &err) != 0) {
+                status = 1;
+                break;
+            }
+            last_loss = m.loss;
+            last_absorbed = m.absorbed_frac;
+            if (sum.onset < 0 && m.absorbed_frac > 0) {
+                sum.onset = m.step;
+                if (tty)
+                    fprintf(stderr, "\r\033[Kstep %ld: absorption starts "
+                            "(absorbed fraction %.4g)\n", m.step,
+                            m.absorbed_frac);
+            }
+            bool spike = m.loss >= 10 * sum.running_min;
+            if (spike && !sum.in_spike) {
+                sum.spikes++;
+                if (sum.spike < 0) {
+                    sum.spike = m.step;
+                    sum.spike_loss = m.loss;
+                    sum.spike_min = sum.running_min;
+                }
+                if (tty)
+                    fprintf(stderr, "\r\033[Kstep %ld: loss spike, %.6g "
+                            "after a minimum of %.6g\n", m.step, m.loss,
+                            sum.running_min);
+            }
+            sum.in_spike = spike;
+            sum.running_min = fmin(sum.running_min, m.loss);
+            sum.last = m;
+            sum.have_last = true;
+        }
+        if (c->snapshot_every > 0 && t.step % c->snapshot_every == 0 &&
+            t.step != c->steps && write_snapshot(rd, &t, &err) != 0) {
+            status = 1;
+            break;
+        }
+        double now = now_seconds();
+        if (tty && now - last_progress >= 0.5) {
+            double rate = (double)t.step / (now - start);
+            char left[32];
+            format_duration(left, sizeof left,
+                            (double)(c->steps - t.step) / rate);
+            fprintf(stderr, "\r\033[Kstep %ld/%ld  loss %.6g  absorbed "
+                    "%.4g  %.1f steps/s  %s left", t.step, c->steps,
+                    last_loss, last_absorbed, rate, left);
+            last_progress = now;
+        }
+        if (stop_signal != 0) {
+            state = "interrupted";
+            break;
+        }
+    }
+    if (tty)
+        fputs("\r\033[K", stderr);
+    double secs = now_seconds() - start;
+    if (status != 0)
+        state = "failed";
+
+    /* The final state is worth keeping even after a failure elsewhere;
+     * its own errors are reported only when nothing failed before. */
+    nfi_error err2;
+    nfi_error *e = status == 0 ? &err : &err2;
+    if (write_snapshot(rd, &t, e) != 0 ||
+        write_summary(rd, &sum, state, t.step, secs, e) != 0 ||
+        nfi_csv_close(csv, e) != 0) {
+        if (status == 0)
+            state = "failed";
+        status = 1;
+    }
+    csv = NULL;
+
+    char reason[NFI_ERROR_MAX + 64]; /* set_status cuts it */
+    nfi_run_status rs = NFI_RUN_COMPLETE;
+    if (strcmp(state, "failed") == 0) {
+        rs = NFI_RUN_FAILED;
+        snprintf(reason, sizeof reason, "at step %ld: %s", t.step,
+                 err.message);
+    } else if (strcmp(state, "interrupted") == 0) {
+        rs = NFI_RUN_INTERRUPTED;
+        snprintf(reason, sizeof reason, "%s after step %ld of %ld",
+                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM", t.step,
+                 c->steps);
+        status = 1;
+    } else {
+        snprintf(reason, sizeof reason, "%ld steps in %.3g s", t.step,
+                 secs);
+    }
+    nfi_error err3;
+    if (nfi_rundir_set_status(rd, rs, reason, &err3) != 0) {
+        fprintf(stderr, "nfi train: %s\n", err3.message);
+        status = 1;
+    }
+    if (rs == NFI_RUN_FAILED)
+        fprintf(stderr, "nfi train: %s: %s\n", c->text[O_OUT], reason);
+    else if (rs == NFI_RUN_INTERRUPTED)
+        fprintf(stderr, "nfi train: interrupted (%s); the run directory "
+                "%s is complete up to step %ld\n", reason, c->text[O_OUT],
+                t.step);
+    else if (tty)
+        fprintf(stderr, "nfi train: %s: %s\n", c->text[O_OUT], reason);
+out:
+    if (status == 1 && rd == NULL)
+        fprintf(stderr, "nfi train: %s\n", err.message);
+    free(rec);
+    free(buf);
+    nfi_csv_close(csv, NULL);
+    nfi_rundir_close(rd);
+    nfi_trainer_free(&t);
+    nfi_modular_split_free(&split);
+    free(idx);
+    return status;
+}
+
+int nfi_cmd_train(int argc, char **argv)
+{
+    static struct option options[O_COUNT + 4];
+    for (int o = 0; o < O_COUNT; o++)
+        options[o] = (struct option){defs[o].flag, required_argument, NULL,
+                                     o};
+    options[O_COUNT] = (struct option){"force", no_argument, NULL,
+                                       OPT_FORCE};
+    options[O_COUNT + 1] = (struct option){"config", required_argument,
+                                           NULL, OPT_CONFIG};
+    options[O_COUNT + 2] = (struct option){"help", no_argument, NULL, 'h'};
+    options[O_COUNT + 3] = (struct option){NULL, 0, NULL, 0};
+
+    train_config c;
+    memset(&c, 0, sizeof c);
+    int status = 0;
+    for (int o = 0; o < O_COUNT && status == 0; o++)
+        if (defs[o].def != NULL)
+            status = set_text(&c, o, defs[o].def);
+    bool force = false;
+    int ch;
+    optind = 1;
+    opterr = 0;
+    while (status == 0 &&
+           (ch = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        if (ch >= 0 && ch < O_COUNT) {
+            status = set_text(&c, ch, optarg);
+        } else if (ch == OPT_FORCE) {
+            force = true;
+        } else if (ch == OPT_CONFIG) {
+            status = load_config(&c, optarg);
+        } else if (ch == 'h') {
+            fputs(train_usage, stdout);
+            config_free(&c);
+            return 0;
+        } else if (ch == ':') {
+            status = usage_error("%s needs a value (see 'nfi help train')",
+                                 argv[optind - 1]);
+        } else {
+            status = usage_error("unknown option '%s' (see 'nfi help "
+                                 "train')", argv[optind - 1]);
+        }
+    }
+    if (status == 0 && optind < argc)
+        status = usage_error("unexpected argument '%s'; every setting is an "
+                             "option (see 'nfi help train')", argv[optind]);
+    if (status == 0)
+        status = resolve(&c);
+    if (status == 0)
+        status = run(&c, force);
+    config_free(&c);
+    return status;
+}
