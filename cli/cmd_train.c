@@ -273,8 +273,7 @@ static int resolve(train_config *c)
                                defs[o].flag);
 
     if (nfi_modular_op_parse(t[O_TASK], &c->op, &err) != 0)
-        return usage_error("--task: %s (the modular tasks add, sub, mul, "
-                           "div exist)", err.message);
+        return usage_error("--task: %s", err.message);
     if (strcmp(t[O_MODEL], "mlp") != 0)
         return usage_error("--model '%s': the only model is mlp",
                            t[O_MODEL]);
@@ -339,9 +338,19 @@ static int resolve(train_config *c)
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
         if ((rc = parse_real(defs[reals[i]].flag, t[reals[i]], dst[i])))
             return rc;
+    /* Each value is checked on its own among valid ones, so that the
+     * message can name its flag. */
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        nfi_optim_config one = {oc->kind, 1e-2, 0.9, 0.999, 1e-8, 0, 0};
+        double *field[] = {&one.lr, &one.beta1, &one.beta2, &one.eps,
+                           &one.weight_decay, &one.momentum};
+        *field[i] = *dst[i];
+        if (nfi_optim_config_check(&one, &err) != 0)
+            return usage_error("--%s: %s", defs[reals[i]].flag,
+                               err.message);
+    }
     if (nfi_optim_config_check(oc, &err) != 0)
-        return usage_error("%s (options --lr --beta1 --beta2 --eps "
-                           "--weight-decay --momentum)", err.message);
+        return usage_error("%s", err.message);
 
     sp->hidden = (size_t)c->hidden;
     sp->layers = (size_t)c->layers;
@@ -645,7 +654,8 @@ static int write_summary(nfi_rundir *rd, const run_summary *s,
     nfi_json_string(j, "absorption_onset: first logged step with "
                     "absorbed_frac > 0; spike: a logged step whose loss is "
                     "at least 10 times the minimum of the earlier logged "
-                    "losses (spikes counts the starts of runs of such "
+                    "losses and above it, a minimum at or below 0 counting "
+                    "as 0 (spikes counts the starts of runs of such "
                     "steps)");
     nfi_json_key(j, "final");
     if (s->have_last)
@@ -715,7 +725,7 @@ static int run(train_config *c, bool force)
 
     rd = nfi_rundir_create(c->text[O_OUT], force, &err);
     if (rd == NULL) {
-        status = usage_error("--out: %s", err.message);
+        status = usage_error("--out: %s (--force)", err.message);
         goto out;
     }
     char path[4096];
@@ -767,7 +777,10 @@ static int run(train_config *c, bool force)
                             "(absorbed fraction %.4g)\n", m.step,
                             m.absorbed_frac);
             }
-            bool spike = m.loss >= 10 * sum.running_min;
+            /* A minimum at or below 0 counts as 0: after a loss that
+             * rounded to zero, any positive loss is a spike. */
+            bool spike = m.loss > sum.running_min &&
+                         m.loss >= 10 * fmax(sum.running_min, 0.0);
             if (spike && !sum.in_spike) {
                 sum.spikes++;
                 if (sum.spike < 0) {
