@@ -299,7 +299,9 @@ static int resolve(train_config *c)
         const char *s = t[O_SEED];
         char *end;
         errno = 0;
-        unsigned long long v = strtoull(s, &end, 0);
+        /* Hexadecimal with 0x; otherwise decimal, never octal. */
+        bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+        unsigned long long v = strtoull(s, &end, hex ? 16 : 10);
         if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0)
             return usage_error("--seed '%s' is not a whole number from 0 "
                                "to 2^64 - 1", s);
@@ -318,6 +320,20 @@ static int resolve(train_config *c)
         return usage_error("--format: %s", err.message);
     if (nfi_policy_parse(t[O_FORMAT], t[O_POLICY], &sp->policy, &err) != 0)
         return usage_error("--policy: %s", err.message);
+    /* The trainer's own refusal would not say which flag to change. */
+    for (int r = 0; r < NFI_ROLE_COUNT; r++) {
+        const nfi_format *f = &sp->policy.format[r];
+        if (nfi_format_fits_binary64(f))
+            continue;
+        char spell[256];
+        nfi_format_spell(f, spell, sizeof spell);
+        bool from_base = !nfi_format_fits_binary64(&base);
+        return usage_error("--%s: %s for the %s role is wider than "
+                           "binary64; training runs on formats inside "
+                           "binary64 (p <= 53, exponents within "
+                           "binary64's)", from_base ? "format" : "policy",
+                           spell, nfi_role_name((nfi_role)r));
+    }
     if (nfi_round_parse(t[O_ROUND], &sp->mode, &err) != 0)
         return usage_error("--round: %s", err.message);
     if (nfi_engine_parse(t[O_ENGINE], &c->engine, &err) != 0)

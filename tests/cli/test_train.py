@@ -6,9 +6,11 @@ Usage: test_train.py NFI_EXECUTABLE"""
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 HEADER = ("step,loss,train_acc,test_acc,absorbed_frac,underflow_frac,"
           "zero_sum_residual,residual_mass,margin_min,margin_mean,"
@@ -143,6 +145,8 @@ def main():
                (["--steps", "ten"], "--steps"),
                (["--train-frac", "1"], "--train-frac"),
                (["--task", "div", "--modulus", "8"], "--modulus"),
+               (["--format", "binary128"], "--format"),
+               (["--seed", "-1"], "--seed"),
                (["--no-such-flag"], "--no-such-flag")]
         for args, flag in bad:
             out = os.path.join(tmp, "bad")
@@ -152,6 +156,31 @@ def main():
             check(not os.path.exists(out), "%s: no run directory" % args)
         rc, _, err = nfi(*SHORT)
         check(rc == 2 and "--out" in err, "missing --out: %s" % err)
+
+        # SIGTERM ends the run after the current step, as interrupted.
+        d = os.path.join(tmp, "d")
+        p = subprocess.Popen([NFI, "train", *SHORT, "--steps", "100000000",
+                              "--out", d], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        metrics = os.path.join(d, "metrics.csv")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (
+                not os.path.exists(metrics) or
+                len(read(metrics).splitlines()) < 3):
+            time.sleep(0.02)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+        check(p.returncode != 0, "SIGTERM: exit %d" % p.returncode)
+        with open(os.path.join(d, "status")) as f:
+            state = f.readline().strip()
+            reason = f.readline()
+        check(state == "interrupted" and "step" in reason,
+              "SIGTERM: status %s %s" % (state, reason))
+        summary = json.load(open(os.path.join(d, "summary.json")))
+        step = summary["steps_done"]
+        check(summary["status"] == "interrupted" and os.path.isfile(
+            os.path.join(d, "snapshots", "step_%08d" % step, "Wc.npy")),
+            "SIGTERM: final snapshot at step %d" % step)
 
         rc, out, _ = nfi("--help")
         check(rc == 0 and "--config" in out, "--help")
