@@ -845,14 +845,16 @@ static int run(train_config *c, bool force)
      * its own errors are reported only when nothing failed before. */
     nfi_error err2;
     nfi_error *e = status == 0 ? &err : &err2;
-    if (write_snapshot(rd, &t, e) != 0 ||
-        write_summary(rd, &sum, state, t.step, secs, e) != 0 ||
-        nfi_csv_close(csv, e) != 0) {
-        if (status == 0)
-            state = "failed";
+    if (nfi_csv_close(csv, e) != 0 || write_snapshot(rd, &t, e) != 0) {
+        state = "failed";
         status = 1;
+        e = &err2;
     }
     csv = NULL;
+    if (write_summary(rd, &sum, state, t.step, secs, e) != 0) {
+        state = "failed";
+        status = 1;
+    }
 
     char reason[NFI_ERROR_MAX + 64]; /* set_status cuts it */
     nfi_run_status rs = NFI_RUN_COMPLETE;
