@@ -30,7 +30,7 @@ static const char arith_usage[] =
 "             of two (2^-9), inf, nan.  Operands of every operation but\n"
 "             cvt must be values of the format (0.1 is not a binary32\n"
 "             value): write cvt first, or pass --round-inputs.\n"
-"Results:     C99 hex floats (%%a of the binary64 value, exact for\n"
+"Results:     C99 hex floats (%a of the binary64 value, exact for\n"
 "             formats inside binary64), MPFR's hexadecimal form for wider\n"
 "             formats; nan, inf, -inf.\n"
 "\n"
@@ -38,16 +38,21 @@ static const char arith_usage[] =
 "  -f, --format SPEC   the format (required), e.g. bf16, e4m3,\n"
 "                      p=20,emin=-126,emax=127 (see 'nfi help format')\n"
 "  -r, --round MODE    rne (default, or the format's round= option), rna,\n"
-"                      rz, ru, rd, sr (stochastic)\n"
+"                      rz, ru, rd, sr (stochastic); also nearest, zero,\n"
+"                      up, down, stochastic\n"
 "      --engine NAME   auto (default: native, else fast, else mpfr),\n"
 "                      mpfr, fast, native; all give identical results\n"
 "  -s, --seed S        stochastic rounding key (default 0); the n-th\n"
-"                      operation uses random bits keyed by (S, n)\n"
+"                      rounding (counting from 0 every operation that\n"
+"                      rounds, cvt and --round-inputs included; not neg,\n"
+"                      abs, min, max, cmp or failed lines) uses random\n"
+"                      bits keyed by (S, n)\n"
 "  -e EXPR             evaluate EXPR instead of reading standard input\n"
 "                      (repeatable)\n"
 "      --round-inputs  round operands into the format (RNE) instead of\n"
 "                      refusing operands that are not format values\n"
-"  -v, --verbose       also print each operation and its decimal value\n"
+"  -v, --verbose       also print each operation and a 17-digit decimal\n"
+"                      approximation of its result\n"
 "  -h, --help          this text\n"
 "\n"
 "Examples:\n"
@@ -135,9 +140,9 @@ static int eval_line(arith_run *run, char *line, char *result,
                 char nearest[512];
                 nfi_cli_format_value(nearest, sizeof nearest, near, f);
                 status = nfi_error_set(err, "operand %d (%s) is not a "
-                                       "value of %s (nearest is %s); write "
-                                       "'cvt %s' first, or pass "
-                                       "--round-inputs", i + 1,
+                                       "value of %s (it rounds to %s under "
+                                       "rne); write 'cvt %s' first, or "
+                                       "pass --round-inputs", i + 1,
                                        words[i + 1], fspec, nearest,
                                        words[i + 1]);
             }
@@ -214,6 +219,7 @@ int nfi_cmd_arith(int argc, char **argv)
     if (exprs == NULL)
         return 1;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "f:r:s:e:vh", options, NULL)) !=
            -1) {
         switch (c) {
@@ -241,7 +247,8 @@ int nfi_cmd_arith(int argc, char **argv)
             free(exprs);
             return 0;
         default:
-            fputs(arith_usage, stderr);
+            fprintf(stderr, "nfi arith: unknown option or missing value in "
+                    "'%s'; see 'nfi help arith'\n", argv[optind - 1]);
             free(exprs);
             return 2;
         }
@@ -294,6 +301,12 @@ int nfi_cmd_arith(int argc, char **argv)
             answer(&run, t, lineno, "line");
         }
         free(line);
+        if (ferror(stdin)) {
+            fprintf(stderr, "nfi arith: cannot read standard input: %s\n",
+                    strerror(errno));
+            free(exprs);
+            return 1;
+        }
     }
     free(exprs);
     if (fflush(stdout) != 0 || ferror(stdout)) {

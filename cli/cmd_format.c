@@ -17,7 +17,8 @@ static const char format_usage[] =
 "\n"
 "Options:\n"
 "  --json     one JSON array of objects; exact values as strings\n"
-"             (hexadecimal, and the finite-value count in decimal)\n"
+"             (hexadecimal, and the finite-value count in decimal), each\n"
+"             with a 17-digit decimal approximation (NAME_decimal)\n"
 "  -h, --help this text\n"
 "\n"
 "SPEC: binary16 fp16 half, bfloat16 bf16, tf32, binary32 fp32 single,\n"
@@ -45,6 +46,21 @@ static void constants(const nfi_format *f, mpfr_t v[N_CONST])
     nfi_format_epsilon(f, v[4]);
 }
 
+/* s as the body of a JSON string: quotes, backslashes and control
+ * characters escaped (a spec read from a file may carry a tab or CR). */
+static void print_json_text(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+}
+
 static void print_json(int n, nfi_format *fs, char **specs)
 {
     printf("[\n");
@@ -60,10 +76,12 @@ static void print_json(int n, nfi_format *fs, char **specs)
         mpz_init(count);
         nfi_format_count_finite(f, count);
 
-        printf("  {\"spec\": \"%s\", \"canonical\": \"%s\", \"p\": %ld, "
+        printf("  {\"spec\": \"");
+        print_json_text(specs[i]);
+        printf("\", \"canonical\": \"%s\", \"p\": %ld, "
                "\"emin\": %ld, \"emax\": %ld, \"subnormals\": %s, "
                "\"infinities\": %s, \"overflow\": \"%s\", \"round\": "
-               "\"%s\"", specs[i], spelled, f->p, f->emin, f->emax,
+               "\"%s\"", spelled, f->p, f->emin, f->emax,
                f->subnormals ? "true" : "false",
                f->has_inf ? "true" : "false",
                f->overflow == NFI_OVERFLOW_INF ? "inf" : "saturate",
@@ -130,6 +148,7 @@ int nfi_cmd_format(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     int json = 0, c;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (c == 'j') {
             json = 1;
@@ -137,7 +156,8 @@ int nfi_cmd_format(int argc, char **argv)
             fputs(format_usage, stdout);
             return 0;
         } else {
-            fputs(format_usage, stderr);
+            fprintf(stderr, "nfi format: unknown option '%s'; see 'nfi "
+                    "help format'\n", argv[optind - 1]);
             return 2;
         }
     }
@@ -165,5 +185,9 @@ int nfi_cmd_format(int argc, char **argv)
     else
         print_table(n, fs);
     free(fs);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        perror("nfi format: cannot write the output");
+        return 1;
+    }
     return 0;
 }

@@ -1,4 +1,5 @@
 /* nfi: the command-line front end. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,7 +39,7 @@ static const char usage[] =
 "\n"
 "Run 'nfi help COMMAND' for the options of a command.\n";
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -56,6 +57,11 @@ int main(int argc, char **argv)
                 return nfi_cmd_arith(2, args);
             if (strcmp(argv[2], "demo") == 0)
                 return nfi_cmd_demo(2, args);
+            if (strcmp(argv[2], "help") == 0 ||
+                strcmp(argv[2], "version") == 0) {
+                fputs(usage, stdout);
+                return 0;
+            }
             if (strcmp(argv[2], "train") == 0)
                 return nfi_cmd_train(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
@@ -81,4 +87,17 @@ int main(int argc, char **argv)
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
             "demo, train, help, version (see 'nfi help')\n", cmd);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = dispatch(argc, argv);
+    /* Output a full disk or a closed pipe swallowed is an error too. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "nfi: cannot write the output: %s\n",
+                strerror(errno));
+        if (rc == 0)
+            rc = 1;
+    }
+    return rc;
 }

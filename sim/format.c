@@ -10,8 +10,8 @@
 #include <strings.h>
 #include <math.h>
 
-#define EXAMPLE "valid examples: binary32, bf16, e5m2, e8m23,subnormals=off, " \
-                "p=20,emin=-126,emax=127,round=rz"
+#define EXAMPLE "valid examples: binary32; bf16; e5m2; " \
+                "e8m23,subnormals=off; p=20,emin=-126,emax=127,round=rz"
 
 struct named_format {
     const char *names[4];
@@ -73,6 +73,8 @@ int nfi_round_parse(const char *name, nfi_round *out, nfi_error *err)
 }
 
 /* Parses a whole decimal integer (optional sign).  Returns 0 or -1. */
+/* Returns 0, -1 when s is not a whole number, -2 when it is one beyond
+ * the range of long. */
 static int parse_long(const char *s, long *out)
 {
     char *end;
@@ -80,8 +82,10 @@ static int parse_long(const char *s, long *out)
     if (*s == '\0' || isspace((unsigned char)*s))
         return -1;
     long v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0')
+    if (*end != '\0')
         return -1;
+    if (errno == ERANGE)
+        return -2;
     *out = v;
     return 0;
 }
@@ -140,7 +144,12 @@ static int apply_option(nfi_format *f, const char *key, const char *val,
     if (strcasecmp(key, "p") == 0 || strcasecmp(key, "emin") == 0 ||
         strcasecmp(key, "emax") == 0) {
         long v;
-        if (parse_long(val, &v) != 0)
+        int rc = parse_long(val, &v);
+        if (rc == -2)
+            return nfi_error_set(err, "'%s=%s' is out of range: p must be "
+                                 "%d to %d and emin, emax within +-2^40",
+                                 key, val, NFI_PREC_MIN, NFI_PREC_MAX);
+        if (rc != 0)
             return nfi_error_set(err, "'%s=%s': %s takes a whole number; %s",
                                  key, val, key, EXAMPLE);
         if (strcasecmp(key, "p") == 0) {
@@ -218,7 +227,13 @@ int nfi_format_parse(const char *spec, nfi_format *out, nfi_error *err)
         return nfi_error_set(err, "format specification is too long (%zu "
                              "characters); %s", strlen(spec), EXAMPLE);
     strcpy(buf, spec);
+    size_t len = strlen(spec);
+    if (spec[0] == ',' || spec[len - 1] == ',' || strstr(spec, ",,"))
+        return nfi_error_set(err, "format '%s' has an empty part between "
+                             "commas; %s", spec, EXAMPLE);
 
+    const char *seen_keys[16];
+    int n_seen = 0;
     int index = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok != NULL;
          tok = strtok_r(NULL, ",", &save), index++) {
@@ -270,6 +285,16 @@ int nfi_format_parse(const char *spec, nfi_format *out, nfi_error *err)
             return nfi_error_set(err, "format '%s': '%s=' cannot follow a "
                                  "format name; give either a name or "
                                  "p=,emin=,emax=", spec, key);
+        const char *canonical = strcasecmp(key, "denormals") == 0
+                                    ? "subnormals" : key;
+        for (int i = 0; i < n_seen; i++) {
+            if (strcasecmp(seen_keys[i], canonical) == 0)
+                return nfi_error_set(err, "format '%s' sets '%s' twice; "
+                                     "give each option once", spec,
+                                     canonical);
+        }
+        if (n_seen < 16)
+            seen_keys[n_seen++] = canonical;
         if (apply_option(&f, key, val, &seen_p, &seen_emin, &seen_emax,
                          err) != 0)
             return -1;
@@ -322,10 +347,33 @@ bool nfi_format_fits_binary64(const nfi_format *f)
 }
 
 /* Sets out to exactly 2^e (precision 2 suffices for a power of two). */
+/* The constants of a format with exponents near 2^40 lie outside MPFR's
+ * default exponent range: they are made under the widest range, which
+ * the caller's values then keep (MPFR checks ranges only when rounding). */
+typedef struct range_guard {
+    mpfr_exp_t emin, emax;
+} range_guard;
+
+static range_guard widen(void)
+{
+    range_guard g = {mpfr_get_emin(), mpfr_get_emax()};
+    mpfr_set_emin(mpfr_get_emin_min());
+    mpfr_set_emax(mpfr_get_emax_max());
+    return g;
+}
+
+static void restore(range_guard g)
+{
+    mpfr_set_emin(g.emin);
+    mpfr_set_emax(g.emax);
+}
+
 static void set_pow2(mpfr_t out, long e)
 {
+    range_guard g = widen();
     mpfr_set_prec(out, 2);
     mpfr_set_ui_2exp(out, 1, e, MPFR_RNDN);
+    restore(g);
 }
 
 void nfi_format_max_finite(const nfi_format *f, mpfr_t out)
@@ -336,8 +384,10 @@ void nfi_format_max_finite(const nfi_format *f, mpfr_t out)
     mpz_init(m);
     mpz_ui_pow_ui(m, 2, (unsigned long)f->p);
     mpz_sub_ui(m, m, 1UL + (unsigned long)f->reserved_top);
+    range_guard g = widen();
     mpfr_set_prec(out, f->p);
     mpfr_set_z_2exp(out, m, f->emax - f->p + 1, MPFR_RNDN);
+    restore(g);
     mpz_clear(m);
 }
 

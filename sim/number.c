@@ -22,8 +22,11 @@ void nfi_number_clear(nfi_number *n)
     mpq_clear(n->value);
 }
 
-/* Reads an optionally signed decimal exponent; returns 0 or -1. */
-static int read_exponent(const char **s, long *out)
+/* Reads an optionally signed decimal exponent; returns 0 or -1 (and
+ * sets *too_large when it is a number beyond +-EXPONENT_LIMIT). */
+#define EXPONENT_LIMIT 100000000L
+
+static int read_exponent(const char **s, long *out, bool *too_large)
 {
     char *end;
     if (!isdigit((unsigned char)**s) &&
@@ -31,8 +34,10 @@ static int read_exponent(const char **s, long *out)
         return -1;
     errno = 0;
     long v = strtol(*s, &end, 10);
-    if (errno != 0 || v > 100000000L || v < -100000000L)
+    if (errno != 0 || v > EXPONENT_LIMIT || v < -EXPONENT_LIMIT) {
+        *too_large = true;
         return -1;
+    }
     *s = end;
     *out = v;
     return 0;
@@ -98,60 +103,58 @@ int nfi_number_parse(nfi_number *n, const char *text, nfi_error *err)
     int ndigits = 0;
     bool ok = true;
 
+    bool too_large = false;
     if (s[0] == '2' && s[1] == '^') {
         const char *p = s + 2;
-        ok = read_exponent(&p, &exponent) == 0 && p == end;
+        ok = read_exponent(&p, &exponent, &too_large) == 0 && p == end;
         mpz_set_ui(digits, 1);
         base = 2;
         ndigits = 1;
-    } else if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        const char *p = s + 2;
-        bool point = false;
-        base = 2;
-        for (; p < end; p++) {
-            if (*p == '.' && !point) {
-                point = true;
-            } else if (isxdigit((unsigned char)*p)) {
-                int v = isdigit((unsigned char)*p) ?
-                            *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
-                mpz_mul_2exp(digits, digits, 4);
-                mpz_add_ui(digits, digits, (unsigned long)v);
-                ndigits++;
-                if (point)
-                    scale -= 4;
-            } else {
-                break;
-            }
-        }
-        if (p < end && (*p == 'p' || *p == 'P')) {
-            p++;
-            ok = read_exponent(&p, &exponent) == 0;
-        }
-        ok = ok && p == end && ndigits > 0;
     } else {
-        const char *p = s;
+        /* Digits are gathered into one string and converted by GMP at
+         * once (a digit-by-digit product would take quadratic time on
+         * long inputs). */
+        bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+        const char *p = hex ? s + 2 : s;
+        char *digit_text = malloc((size_t)(end - p) + 1);
+        size_t used = 0;
         bool point = false;
+        base = hex ? 2 : 10;
+        if (digit_text == NULL) {
+            mpz_clear(digits);
+            return nfi_error_set(err, "out of memory reading a number of "
+                                 "%zu characters", len);
+        }
         for (; p < end; p++) {
             if (*p == '.' && !point) {
                 point = true;
-            } else if (isdigit((unsigned char)*p)) {
-                mpz_mul_ui(digits, digits, 10);
-                mpz_add_ui(digits, digits, (unsigned long)(*p - '0'));
+            } else if (hex ? isxdigit((unsigned char)*p)
+                           : isdigit((unsigned char)*p)) {
+                digit_text[used++] = *p;
                 ndigits++;
                 if (point)
-                    scale -= 1;
+                    scale -= hex ? 4 : 1;
             } else {
                 break;
             }
         }
-        if (p < end && (*p == 'e' || *p == 'E')) {
+        digit_text[used] = '\0';
+        if (used > 0)
+            mpz_set_str(digits, digit_text, hex ? 16 : 10);
+        free(digit_text);
+        if (p < end && (hex ? (*p == 'p' || *p == 'P')
+                            : (*p == 'e' || *p == 'E'))) {
             p++;
-            ok = read_exponent(&p, &exponent) == 0;
+            ok = read_exponent(&p, &exponent, &too_large) == 0;
         }
         ok = ok && p == end && ndigits > 0;
     }
     if (!ok) {
         mpz_clear(digits);
+        if (too_large)
+            return nfi_error_set(err, "'%s': the exponent is beyond the "
+                                 "+-%ld nfi reads; write the number with a "
+                                 "smaller exponent", text, EXPONENT_LIMIT);
         return nfi_error_set(err, "'%s' is not a number: %s", text, FORMS);
     }
     set_scaled(n->value, digits, scale + exponent, base);
