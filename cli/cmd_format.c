@@ -37,13 +37,44 @@ static const char *const const_keys[N_CONST] = {
     "max_finite", "min_normal", "min_positive", "unit_roundoff",
     "epsilon"};
 
-static void constants(const nfi_format *f, mpfr_t v[N_CONST])
+/* What both outputs print of a format: its spelling, the exact
+ * constants, their hexadecimal text and the count of finite values. */
+typedef struct format_facts {
+    char spelled[256];
+    mpfr_t value[N_CONST];
+    char *hex[N_CONST]; /* p/4 + 32 bytes each: any precision */
+    mpz_t count;
+} format_facts;
+
+static int facts_init(format_facts *c, const nfi_format *f)
 {
-    nfi_format_max_finite(f, v[0]);
-    nfi_format_min_normal(f, v[1]);
-    nfi_format_min_positive(f, v[2]);
-    nfi_format_unit_roundoff(f, v[3]);
-    nfi_format_epsilon(f, v[4]);
+    nfi_format_spell(f, c->spelled, sizeof c->spelled);
+    size_t size = (size_t)f->p / 4 + 32;
+    int ok = 1;
+    for (int k = 0; k < N_CONST; k++) {
+        mpfr_init2(c->value[k], 2);
+        c->hex[k] = malloc(size);
+        ok = ok && c->hex[k] != NULL;
+    }
+    nfi_format_max_finite(f, c->value[0]);
+    nfi_format_min_normal(f, c->value[1]);
+    nfi_format_min_positive(f, c->value[2]);
+    nfi_format_unit_roundoff(f, c->value[3]);
+    nfi_format_epsilon(f, c->value[4]);
+    for (int k = 0; k < N_CONST && ok; k++)
+        nfi_cli_format_value(c->hex[k], size, c->value[k], f);
+    mpz_init(c->count);
+    nfi_format_count_finite(f, c->count);
+    return ok ? 0 : -1;
+}
+
+static void facts_clear(format_facts *c)
+{
+    for (int k = 0; k < N_CONST; k++) {
+        mpfr_clear(c->value[k]);
+        free(c->hex[k]);
+    }
+    mpz_clear(c->count);
 }
 
 /* s as the body of a JSON string: quotes, backslashes and control
@@ -61,63 +92,51 @@ static void print_json_text(const char *s)
     }
 }
 
-static void print_json(int n, nfi_format *fs, char **specs)
+static int print_json(int n, nfi_format *fs, char **specs)
 {
     printf("[\n");
     for (int i = 0; i < n; i++) {
         const nfi_format *f = &fs[i];
-        char spelled[256];
-        nfi_format_spell(f, spelled, sizeof spelled);
-        mpfr_t v[N_CONST];
-        for (int k = 0; k < N_CONST; k++)
-            mpfr_init2(v[k], 2);
-        constants(f, v);
-        mpz_t count;
-        mpz_init(count);
-        nfi_format_count_finite(f, count);
-
+        format_facts c;
+        if (facts_init(&c, f) != 0) {
+            facts_clear(&c);
+            return -1;
+        }
         printf("  {\"spec\": \"");
         print_json_text(specs[i]);
         printf("\", \"canonical\": \"%s\", \"p\": %ld, "
                "\"emin\": %ld, \"emax\": %ld, \"subnormals\": %s, "
                "\"infinities\": %s, \"overflow\": \"%s\", \"round\": "
-               "\"%s\"", spelled, f->p, f->emin, f->emax,
+               "\"%s\"", c.spelled, f->p, f->emin, f->emax,
                f->subnormals ? "true" : "false",
                f->has_inf ? "true" : "false",
                f->overflow == NFI_OVERFLOW_INF ? "inf" : "saturate",
                nfi_round_name(f->round));
         for (int k = 0; k < N_CONST; k++) {
-            char hex[256];
-            nfi_cli_format_value(hex, sizeof hex, v[k], f);
-            printf(", \"%s\": \"%s\"", const_keys[k], hex);
-            mpfr_printf(", \"%s_decimal\": \"%.17Rg\"", const_keys[k], v[k]);
+            printf(", \"%s\": \"%s\"", const_keys[k], c.hex[k]);
+            mpfr_printf(", \"%s_decimal\": \"%.17Rg\"", const_keys[k],
+                        c.value[k]);
         }
-        gmp_printf(", \"finite_values\": \"%Zd\"}%s\n", count,
+        gmp_printf(", \"finite_values\": \"%Zd\"}%s\n", c.count,
                    i + 1 < n ? "," : "");
-        for (int k = 0; k < N_CONST; k++)
-            mpfr_clear(v[k]);
-        mpz_clear(count);
+        facts_clear(&c);
     }
     printf("]\n");
+    return 0;
 }
 
-static void print_table(int n, nfi_format *fs)
+static int print_table(int n, nfi_format *fs)
 {
     for (int i = 0; i < n; i++) {
         const nfi_format *f = &fs[i];
-        char spelled[256];
-        nfi_format_spell(f, spelled, sizeof spelled);
-        mpfr_t v[N_CONST];
-        for (int k = 0; k < N_CONST; k++)
-            mpfr_init2(v[k], 2);
-        constants(f, v);
-        mpz_t count;
-        mpz_init(count);
-        nfi_format_count_finite(f, count);
-
+        format_facts c;
+        if (facts_init(&c, f) != 0) {
+            facts_clear(&c);
+            return -1;
+        }
         if (i > 0)
             printf("\n");
-        printf("%s\n", spelled);
+        printf("%s\n", c.spelled);
         printf("  %-18s %ld (stored fraction bits: %ld)\n", "precision p",
                f->p, f->p - 1);
         printf("  %-18s emin=%ld emax=%ld\n", "exponent range", f->emin,
@@ -128,16 +147,13 @@ static void print_table(int n, nfi_format *fs)
                f->overflow == NFI_OVERFLOW_SATURATE ?
                    ", overflow saturates" : "");
         printf("  %-18s %s\n", "default rounding", nfi_round_name(f->round));
-        for (int k = 0; k < N_CONST; k++) {
-            char hex[256];
-            nfi_cli_format_value(hex, sizeof hex, v[k], f);
-            mpfr_printf("  %-18s %-28s %.6Rg\n", const_names[k], hex, v[k]);
-        }
-        gmp_printf("  %-18s %Zd\n", "finite values", count);
         for (int k = 0; k < N_CONST; k++)
-            mpfr_clear(v[k]);
-        mpz_clear(count);
+            mpfr_printf("  %-18s %-28s %.6Rg\n", const_names[k], c.hex[k],
+                        c.value[k]);
+        gmp_printf("  %-18s %Zd\n", "finite values", c.count);
+        facts_clear(&c);
     }
+    return 0;
 }
 
 int nfi_cmd_format(int argc, char **argv)
@@ -180,11 +196,13 @@ int nfi_cmd_format(int argc, char **argv)
             return 2;
         }
     }
-    if (json)
-        print_json(n, fs, argv + optind);
-    else
-        print_table(n, fs);
+    int status = json ? print_json(n, fs, argv + optind)
+                      : print_table(n, fs);
     free(fs);
+    if (status != 0) {
+        fprintf(stderr, "nfi format: out of memory\n");
+        return 1;
+    }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         perror("nfi format: cannot write the output");
         return 1;
