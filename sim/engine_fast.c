@@ -893,6 +893,11 @@ void nfi_fast_mul_array(nfi_fast *c, size_t n, double *out, const double *a,
             out[i] = (float)a[i] * (float)b[i];
         return;
     }
+    if (c->native_width == 64) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] * b[i];
+        return;
+    }
     /* A normal product of p <= 25 bit significands is exact. */
     if (c->plain_rne) {
         rne_array(c, ARRAY_MUL, n, out, a, b);
@@ -953,6 +958,19 @@ double nfi_fast_sum(nfi_fast *c, size_t n, const double *x)
 NFI_FMA_CLONES
 double nfi_fast_dot(nfi_fast *c, size_t n, const double *a, const double *b)
 {
+    if (c->native_width == 32) {
+        /* IEEE binary32 products and sums (contraction is off). */
+        float acc = 0.0f;
+        for (size_t i = 0; i < n; i++)
+            acc = acc + (float)a[i] * (float)b[i];
+        return acc;
+    }
+    if (c->native_width == 64) {
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++)
+            acc = acc + a[i] * b[i];
+        return acc;
+    }
     double acc = 0.0;
     for (size_t i = 0; i < n; i++)
         acc = fast_add(c, acc, fast_mul(c, a[i], b[i]));
