@@ -321,6 +321,23 @@ double nfi_reduce_dot(nfi_arith *acc, const nfi_reduction *r, size_t n,
     }
     if (n == 0)
         return 0.0;
+    if (!acc->reference && r->kind == NFI_REDUCTION_SEQUENTIAL &&
+        acc->fast.native_width != 0) {
+        /* IEEE binary32 or binary64 in RNE: the hardware product and sum
+         * are the correctly rounded ones, in the same order (no
+         * contraction: the build sets -ffp-contract=off). */
+        if (acc->fast.native_width == 32) {
+            float s = (float)a[0] * (float)b[0];
+            for (size_t i = 1; i < n; i++)
+                s = s + (float)a[(ptrdiff_t)i * stride_a] *
+                            (float)b[(ptrdiff_t)i * stride_b];
+            return s;
+        }
+        double s = a[0] * b[0];
+        for (size_t i = 1; i < n; i++)
+            s = s + a[(ptrdiff_t)i * stride_a] * b[(ptrdiff_t)i * stride_b];
+        return s;
+    }
     double stack_products[256];
     double *products = n <= 256 ? stack_products
                                 : malloc(n * sizeof *products);

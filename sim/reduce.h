@@ -67,7 +67,9 @@ double nfi_reduce_sum(nfi_arith *acc, const nfi_reduction *r, size_t n,
 /* The dot product of a and b: each product rounded into acc's format
  * (indices for all n products first, in element order), then summed in
  * order r.  With r exact, the exact sum of the exact products rounded
- * once (a correctly rounded dot product). */
+ * once (a correctly rounded dot product).  a and b must be values of
+ * acc's format, like the terms of a sum (nfi_matmul casts them): the
+ * fast engine's shortcuts rely on it. */
 double nfi_reduce_dot(nfi_arith *acc, const nfi_reduction *r, size_t n,
                       const double *a, ptrdiff_t stride_a, const double *b,
                       ptrdiff_t stride_b);
