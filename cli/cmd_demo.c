@@ -143,6 +143,7 @@ int nfi_cmd_demo(int argc, char **argv)
     part_modes();
     part_absorption();
     printf("Next: 'nfi arith --format bf16 -e \"add 1 2^-9\"', 'nfi format "
-           "e4m3',\n'nfi help'.\n");
+           "e4m3',\n'nfi train --steps 2000 --out run1' (the canonical MLP "
+           "in binary32), 'nfi help'.\n");
     return 0;
 }
