@@ -182,7 +182,8 @@ static int measure(nfi_trainer *t, nfi_step_metrics *m)
 
     const double *w = model->params + model->offset_w[model->layers];
     m->w_mean_norm = mean_row_norm(w, k, h);
-    m->feat_mean_norm = mean_row_norm(t->train_cache.h[model->layers - 1],
+    m->feat_mean_norm = mean_row_norm(nfi_mlp_features(model,
+                                                       &t->train_cache, 0),
                                       n, h);
     m->w_norm = norm(w, k * h);
     m->param_norm = norm(model->params, model->n_params);
