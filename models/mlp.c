@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "matmul.h"
+#include "onehot.h"
 
 int nfi_roles_init(nfi_roles *r, const nfi_policy *p, nfi_round mode,
                    uint64_t seed, const nfi_reduction *order, bool reference,
@@ -133,6 +134,7 @@ void nfi_mlp_one_hot(nfi_mlp_cache *c, const nfi_mlp *m, const uint32_t *a,
         c->x[i * m->in + a[i]] = 1.0;
         c->x[i * m->in + p + b[i]] = 1.0;
     }
+    c->one_hot = true;
 }
 
 int nfi_mlp_forward(const nfi_mlp *m, nfi_roles *r, nfi_mlp_cache *c)
@@ -148,9 +150,18 @@ int nfi_mlp_forward(const nfi_mlp *m, nfi_roles *r, nfi_mlp_cache *c)
         nfi_matrix_view x = {input, (ptrdiff_t)width, 1, input_format};
         nfi_matrix_view w = {m->params + m->offset_w[l], (ptrdiff_t)width,
                              1, params};
-        status = nfi_matmul(acc, &r->arith[NFI_ROLE_ACTIVATIONS], &r->order,
-                            c->n, m->hidden, width, x, w,
-                            m->params + m->offset_b[l], params, c->z[l]);
+        if (l == 0 && c->one_hot)
+            status = nfi_onehot_forward(acc,
+                                        &r->arith[NFI_ROLE_ACTIVATIONS],
+                                        &r->order, c->n, m->hidden, width,
+                                        input, w.data,
+                                        m->params + m->offset_b[l], params,
+                                        c->z[l]);
+        else
+            status = nfi_matmul(acc, &r->arith[NFI_ROLE_ACTIVATIONS],
+                                &r->order, c->n, m->hidden, width, x, w,
+                                m->params + m->offset_b[l], params,
+                                c->z[l]);
         for (size_t i = 0; i < c->n * m->hidden; i++)
             c->h[l][i] = c->z[l][i] > 0.0 ? c->z[l][i] : 0.0;
         input = c->h[l];
@@ -204,8 +215,12 @@ int nfi_mlp_backward(const nfi_mlp *m, nfi_roles *r,
         nfi_matrix_view dt = {d, 1, (ptrdiff_t)out, NULL};
         nfi_matrix_view xt = {input, 1, (ptrdiff_t)width,
                               l == 0 ? NULL : acts};
-        if (nfi_matmul(acc, grads, &r->order, out, width, n, dt, xt, NULL,
-                       NULL, grad + m->offset_w[l]) != 0)
+        int status = l == 0 && c->one_hot
+            ? nfi_onehot_weight_grad(acc, grads, &r->order, n, out, width,
+                                     d, input, grad + m->offset_w[l])
+            : nfi_matmul(acc, grads, &r->order, out, width, n, dt, xt, NULL,
+                         NULL, grad + m->offset_w[l]);
+        if (status != 0)
             return -1;
         if (l < m->layers || m->classifier_bias)
             nfi_column_sums(acc, grads, &r->order, n, out, d,

@@ -13,6 +13,8 @@
  * declared order, plus the bias in the accum format) and casts the result
  * into the activations format (hidden layers) or the logits format
  * (classifier).
+ * On one-hot inputs the first layer's forward product and weight
+ * gradient run as gathers with the same rounded results (models/onehot.h).
  * ReLU, and its backward mask, are exact.  Backward: the weight gradient
  * dY^T X, the bias gradient (column sums of dY) and the input gradient
  * dY W are formed in the accum format and cast into the grads format;
@@ -70,6 +72,8 @@ void nfi_mlp_init_params(nfi_mlp *m, nfi_roles *r, uint64_t seed);
 typedef struct nfi_mlp_cache {
     size_t n;
     double *x;             /* (n, in), the inputs */
+    bool one_hot;          /* x holds only zeros and ones: the first
+                              layer runs as a gather (models/onehot.h) */
     double *h[NFI_MLP_MAX_LAYERS]; /* (n, H) after ReLU, per layer */
     double *z[NFI_MLP_MAX_LAYERS]; /* (n, H) before ReLU */
     double *logits;        /* (n, K) */
