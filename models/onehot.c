@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Stochastic rounding takes an index per product and per addition of the
  * full product, so only the deterministic modes gather; and x = 1 must be
@@ -14,22 +15,30 @@ static bool gather_applies(const nfi_arith *acc)
     return acc->fast.mode != NFI_ROUND_SR && f->emin <= 0 && f->emax >= 0;
 }
 
-/* The sum, in sequence, of the non-zero values among v[idx[t] * stride]
- * for t < count: 0 when there is none.  Under the conditions of onehot.h
- * it equals the full sum unless it is zero. */
-static double sum_nonzero(nfi_arith *acc, const double *v, ptrdiff_t stride,
-                          const size_t *idx, size_t count)
+/* out[o] = x[o] + y[o] for o < n, each rounded by acc: the fast
+ * engine's array addition (deterministic modes only, as here), or the
+ * scalar operations on the reference twin. */
+static void add_rows(nfi_arith *acc, size_t n, double *out, const double *x,
+                     const double *y)
 {
-    double sum = 0.0;
-    bool any = false;
-    for (size_t t = 0; t < count; t++) {
-        double term = v[(ptrdiff_t)idx[t] * stride];
-        if (term == 0.0)
-            continue;
-        sum = any ? nfi_arith_add(acc, sum, term) : term;
-        any = true;
+    if (!acc->reference) {
+        nfi_fast_add_array(&acc->fast, n, out, x, y);
+        return;
     }
-    return sum;
+    for (size_t o = 0; o < n; o++)
+        out[o] = nfi_arith_add(acc, x[o], y[o]);
+}
+
+/* x[o] rounded into out's format in place, for o < n (a cast between
+ * roles; deterministic modes only, as here). */
+static void round_row(nfi_arith *out, size_t n, double *x)
+{
+    if (!out->reference) {
+        nfi_fast_round_array(&out->fast, n, x, x);
+        return;
+    }
+    for (size_t o = 0; o < n; o++)
+        x[o] = nfi_arith_round(out, x[o]);
 }
 
 /* The values of w (count values of `from`) as values of acc's format:
@@ -89,29 +98,54 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
         return nfi_matmul(acc, out, order, n, m, width, xv, wv, bias,
                           w_format, z);
 
+    /* wt: the weights in the accumulator's format, transposed (width, m),
+     * so that the terms of one input row are contiguous rows of wt. */
     double *w_copy = NULL, *bias_copy = NULL;
     bool ok_w, ok_b;
     const double *wa = accumulator_values(acc, w_format, w, m * width,
                                           &w_copy, &ok_w);
     const double *ba = accumulator_values(acc, w_format, bias, m,
                                           &bias_copy, &ok_b);
+    size_t cells = m * width > 0 ? m * width : 1;
+    double *wt = malloc(cells * sizeof *wt);
+    double *sums = malloc(2 * (m ? m : 1) * sizeof *sums);
+    double *result = sums + (m ? m : 1);
     size_t *ones = malloc((width ? width : 1) * sizeof *ones);
     bool *finite = malloc((m ? m : 1) * sizeof *finite);
-    int status = ok_w && ok_b && ones != NULL && finite != NULL ? 0 : -1;
-    for (size_t o = 0; o < m && status == 0; o++)
+    int status = ok_w && ok_b && wt && sums && ones && finite ? 0 : -1;
+    for (size_t o = 0; o < m && status == 0; o++) {
         finite[o] = all_finite(wa + o * width, 1, width);
+        for (size_t k = 0; k < width; k++)
+            wt[k * m + o] = wa[o * width + k];
+    }
+    bool same = nfi_format_equal(&out->fast.format, &acc->fast.format);
 
     for (size_t s = 0; s < n && status == 0; s++) {
         size_t count = ones_of_row(x + s * width, width, ones);
-        bool gather = count <= 2 ||
-                      (count != SIZE_MAX &&
-                       order->kind == NFI_REDUCTION_SEQUENTIAL);
+        bool gather = count != 0 &&
+                      (count <= 2 ||
+                       (count != SIZE_MAX &&
+                        order->kind == NFI_REDUCTION_SEQUENTIAL));
+        /* The hot terms summed in sequence, zeros included: adding a
+         * zero to a non-zero sum is exact, so only zero sums can differ
+         * from the sum of the non-zero terms (onehot.h, 2), and those
+         * take the full product below. */
+        if (gather) {
+            for (size_t o = 0; o < m; o++)
+                sums[o] = wt[ones[0] * m + o];
+            for (size_t t = 1; t < count; t++)
+                add_rows(acc, m, sums, sums, wt + ones[t] * m);
+            /* then the bias and the cast, as nfi_matmul does */
+            if (ba != NULL)
+                add_rows(acc, m, result, sums, ba);
+            else
+                memcpy(result, sums, m * sizeof *result);
+            if (!same)
+                round_row(out, m, result);
+        }
         for (size_t o = 0; o < m && status == 0; o++) {
-            double sum = gather && finite[o]
-                         ? sum_nonzero(acc, wa + o * width, 1, ones, count)
-                         : 0.0;
             double *dst = z + s * m + o;
-            if (sum == 0.0) {
+            if (!gather || !finite[o] || sums[o] == 0.0) {
                 /* No gather, or a zero whose sign needs the full sum. */
                 nfi_matrix_view xs = {x + s * width, (ptrdiff_t)width, 1,
                                       NULL};
@@ -121,13 +155,13 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
                                     bias ? bias + o : NULL, w_format, dst);
                 continue;
             }
-            if (ba != NULL)
-                sum = nfi_arith_add(acc, sum, ba[o]);
-            *dst = nfi_arith_cast(out, &acc->fast.format, sum);
+            *dst = result[o];
         }
     }
     free(w_copy);
     free(bias_copy);
+    free(wt);
+    free(sums);
     free(ones);
     free(finite);
     return status;
@@ -148,12 +182,15 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
      * order: samples[start[k] .. start[k] + count[k]).  A column holding
      * a value other than 0 and 1 is flagged in `plain` and takes the
      * full product. */
+    size_t cells = n * width > 0 ? n * width : 1, rows = m ? m : 1;
     size_t *count = calloc(width + 1, sizeof *count);
     size_t *start = calloc(width + 1, sizeof *start);
     bool *plain = calloc(width ? width : 1, sizeof *plain);
-    size_t cells = n * width > 0 ? n * width : 1;
     size_t *samples = malloc(cells * sizeof *samples);
-    int status = count && start && plain && samples ? 0 : -1;
+    bool *finite = malloc(rows * sizeof *finite);
+    double *sums = malloc(2 * rows * sizeof *sums), *result = sums + rows;
+    int status = count && start && plain && samples && finite && sums
+                 ? 0 : -1;
     for (size_t s = 0; s < n && status == 0; s++) {
         for (size_t k = 0; k < width; k++) {
             double v = x[s * width + k];
@@ -163,38 +200,50 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
                 plain[k] = true;
         }
     }
-    for (size_t k = 0; k < width && status == 0; k++)
+    for (size_t k = 0; k < width && status == 0; k++) {
         start[k + 1] = start[k] + count[k];
-    for (size_t k = 0; k < width && status == 0; k++)
         count[k] = 0;
+    }
     for (size_t s = 0; s < n && status == 0; s++) {
         for (size_t k = 0; k < width; k++) {
             if (x[s * width + k] == 1.0)
                 samples[start[k] + count[k]++] = s;
         }
     }
+    for (size_t o = 0; o < m && status == 0; o++)
+        finite[o] = all_finite(d + o, (ptrdiff_t)m, n);
+    bool same = nfi_format_equal(&out->fast.format, &acc->fast.format);
 
-    for (size_t o = 0; o < m && status == 0; o++) {
-        bool finite = all_finite(d + o, (ptrdiff_t)m, n);
-        for (size_t k = 0; k < width && status == 0; k++) {
-            double sum = finite && !plain[k]
-                         ? sum_nonzero(acc, d + o, (ptrdiff_t)m,
-                                       samples + start[k], count[k])
-                         : 0.0;
+    for (size_t k = 0; k < width && status == 0; k++) {
+        const size_t *hot = samples + start[k];
+        bool gather = !plain[k] && count[k] > 0;
+        /* The rows d[s] of the hot samples summed in sequence, zeros
+         * included (onehot.h, 2; zero sums take the full product). */
+        if (gather) {
+            memcpy(sums, d + hot[0] * m, m * sizeof *sums);
+            for (size_t t = 1; t < count[k]; t++)
+                add_rows(acc, m, sums, sums, d + hot[t] * m);
+            memcpy(result, sums, m * sizeof *result);
+            if (!same)
+                round_row(out, m, result);
+        }
+        for (size_t o = 0; o < m && status == 0; o++) {
             double *dst = dw + o * width + k;
-            if (sum == 0.0) {
-                nfi_matrix_view dcol = {d + o, 1, (ptrdiff_t)m, NULL};
-                nfi_matrix_view xcol = {x + k, 1, (ptrdiff_t)width, NULL};
-                status = nfi_matmul(acc, out, order, 1, 1, n, dcol, xcol,
-                                    NULL, NULL, dst);
+            if (gather && finite[o] && sums[o] != 0.0) {
+                *dst = result[o];
                 continue;
             }
-            *dst = nfi_arith_cast(out, &acc->fast.format, sum);
+            nfi_matrix_view dcol = {d + o, 1, (ptrdiff_t)m, NULL};
+            nfi_matrix_view xcol = {x + k, 1, (ptrdiff_t)width, NULL};
+            status = nfi_matmul(acc, out, order, 1, 1, n, dcol, xcol, NULL,
+                                NULL, dst);
         }
     }
     free(count);
     free(start);
     free(plain);
     free(samples);
+    free(finite);
+    free(sums);
     return status;
 }

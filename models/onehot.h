@@ -4,8 +4,9 @@
  * The first layer of the modular-arithmetic MLP sees one-hot pairs: each
  * input row holds two ones and 2P - 2 zeros.  nfi_matmul forms every
  * product x * w and sums all of them in the declared order; here only
- * the terms with x = 1 are summed.  Why the results are the same (all
- * modes except stochastic rounding; see "When it applies" below):
+ * the terms with x = 1 are summed, in sequence (a zero among them adds
+ * nothing to a non-zero sum, by 2 below).  Why the results are the same
+ * (all modes except stochastic rounding; see "When it applies" below):
  *
  *   1. Products.  x * w with x in {0, 1} and w a finite value of the
  *      accumulator's format is exact: w, or a zero (of either sign).

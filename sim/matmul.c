@@ -1,5 +1,6 @@
 /* nfi: matrix products.  See matmul.h. */
 #include "matmul.h"
+#include "matmul_fast.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -56,7 +57,15 @@ int nfi_matmul(nfi_arith *acc, nfi_arith *out, const nfi_reduction *order,
             bias = cbias;
         }
     }
+    int fast = 0;
     if (status == 0) {
+        fast = nfi_matmul_fast(acc, out, order, m, n, k, a.data,
+                               a.stride_row, a.stride_k, b.data,
+                               b.stride_row, b.stride_k, bias, c);
+        if (fast < 0)
+            status = -1;
+    }
+    if (status == 0 && fast == 0) {
         for (size_t i = 0; i < m; i++) {
             for (size_t j = 0; j < n; j++) {
                 double s = nfi_reduce_dot(
@@ -79,6 +88,8 @@ void nfi_column_sums(nfi_arith *acc, nfi_arith *out,
                      const nfi_reduction *order, size_t rows, size_t cols,
                      const double *x, double *sums)
 {
+    if (nfi_column_sums_fast(acc, out, order, rows, cols, x, sums) == 1)
+        return;
     for (size_t j = 0; j < cols; j++)
         sums[j] = cast(acc, out, nfi_reduce_sum(acc, order, rows, x + j,
                                                 (ptrdiff_t)cols));

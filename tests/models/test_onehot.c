@@ -10,7 +10,8 @@
  * cancellations (w[o][a] = -w[o][b]), an infinity and a NaN; incoming
  * gradients with a dead unit (all zeros of mixed signs) and an
  * infinity.  Weights in another format than the accumulator's exercise
- * the casts. */
+ * the casts, and an output format with a narrow range casts non-zero
+ * sums to zero. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,7 @@ int main(void)
         {"p=11,emin=-3,emax=4", "p=11,emin=-3,emax=4"},
         {"binary32", "bfloat16"}, {"bfloat16", "binary32"},
         {"p=3,emin=-2,emax=2,subnormals=off", "e4m3"},
+        {"binary32", "p=5,emin=-2,emax=3,subnormals=off"},
     };
     static const char *const orders[] = {"sequential", "pairwise",
                                          "blocked:3", "lanes:4", "exact"};

@@ -1,0 +1,226 @@
+/* nfi: row-at-a-time matrix products for RNE.  See matmul_fast.h for why
+ * the results are those of the element-by-element loop. */
+#include "matmul_fast.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "cpu.h"
+
+/* Which arithmetic performs the operations. */
+typedef enum { KERNEL_NONE, KERNEL_BINARY32, KERNEL_BINARY64,
+               KERNEL_ARRAYS } kernel_kind;
+
+static kernel_kind choose(const nfi_arith *acc, const nfi_arith *out,
+                          const nfi_reduction *order, size_t terms)
+{
+    if (acc->reference || out->reference || terms == 0 ||
+        order->kind != NFI_REDUCTION_SEQUENTIAL ||
+        acc->fast.mode != NFI_ROUND_RNE)
+        return KERNEL_NONE;
+    if (!nfi_format_equal(&out->fast.format, &acc->fast.format) &&
+        out->fast.mode != NFI_ROUND_RNE)
+        return KERNEL_NONE; /* the cast would take stochastic indices */
+    if (acc->fast.native_width == 32)
+        return KERNEL_BINARY32;
+    if (acc->fast.native_width == 64)
+        return KERNEL_BINARY64;
+    return KERNEL_ARRAYS;
+}
+
+/* Rounds a row of accumulator values into the output role, in place. */
+static void cast_row(nfi_arith *acc, nfi_arith *out, size_t n, double *row)
+{
+    if (out != acc && !nfi_format_equal(&out->fast.format,
+                                        &acc->fast.format))
+        nfi_fast_round_array(&out->fast, n, row, row);
+}
+
+/* The three kernels: row i of c from row i of a (m x k, contiguous) and
+ * bt = b transposed (k x n, contiguous); sums[j] runs through
+ * a[i][0] bt[0][j], + a[i][1] bt[1][j], ..., + bias[j]. */
+NFI_FMA_CLONES
+static void rows_binary32(size_t m, size_t n, size_t k,
+                          const float *restrict a, const float *restrict bt,
+                          const float *restrict bias, float *restrict sums,
+                          double *restrict c)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float *ai = a + i * k;
+        float x = ai[0];
+        for (size_t j = 0; j < n; j++)
+            sums[j] = x * bt[j];
+        for (size_t t = 1; t < k; t++) {
+            const float *row = bt + t * n;
+            x = ai[t];
+            for (size_t j = 0; j < n; j++)
+                sums[j] = sums[j] + x * row[j];
+        }
+        if (bias != NULL) {
+            for (size_t j = 0; j < n; j++)
+                sums[j] = sums[j] + bias[j];
+        }
+        for (size_t j = 0; j < n; j++)
+            c[i * n + j] = sums[j];
+    }
+}
+
+NFI_FMA_CLONES
+static void rows_binary64(size_t m, size_t n, size_t k,
+                          const double *restrict a, const double *restrict bt,
+                          const double *restrict bias, double *restrict sums,
+                          double *restrict c)
+{
+    for (size_t i = 0; i < m; i++) {
+        const double *ai = a + i * k;
+        double x = ai[0];
+        for (size_t j = 0; j < n; j++)
+            sums[j] = x * bt[j];
+        for (size_t t = 1; t < k; t++) {
+            const double *row = bt + t * n;
+            x = ai[t];
+            for (size_t j = 0; j < n; j++)
+                sums[j] = sums[j] + x * row[j];
+        }
+        if (bias != NULL) {
+            for (size_t j = 0; j < n; j++)
+                sums[j] = sums[j] + bias[j];
+        }
+        for (size_t j = 0; j < n; j++)
+            c[i * n + j] = sums[j];
+    }
+}
+
+/* The fast engine's array operations; spread holds n copies of the
+ * current a[i][t], prod the rounded products. */
+static void rows_arrays(nfi_fast *f, size_t m, size_t n, size_t k,
+                        const double *a, const double *bt,
+                        const double *bias, double *sums, double *prod,
+                        double *spread, double *c)
+{
+    for (size_t i = 0; i < m; i++) {
+        const double *ai = a + i * k;
+        for (size_t j = 0; j < n; j++)
+            spread[j] = ai[0];
+        nfi_fast_mul_array(f, n, sums, spread, bt);
+        for (size_t t = 1; t < k; t++) {
+            for (size_t j = 0; j < n; j++)
+                spread[j] = ai[t];
+            nfi_fast_mul_array(f, n, prod, spread, bt + t * n);
+            nfi_fast_add_array(f, n, sums, sums, prod);
+        }
+        if (bias != NULL)
+            nfi_fast_add_array(f, n, sums, sums, bias);
+        for (size_t j = 0; j < n; j++)
+            c[i * n + j] = sums[j];
+    }
+}
+
+int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
+                    const nfi_reduction *order, size_t m, size_t n,
+                    size_t k, const double *a, ptrdiff_t a_row,
+                    ptrdiff_t a_k, const double *b, ptrdiff_t b_row,
+                    ptrdiff_t b_k, const double *bias, double *c)
+{
+    kernel_kind kind = choose(acc, out, order, k);
+    if (kind == KERNEL_NONE)
+        return 0;
+    if (m == 0 || n == 0)
+        return 1;
+    /* Packed operands: a as m x k, b transposed as k x n; in floats for
+     * binary32 (exact: the values are binary32 numbers). */
+    size_t width = kind == KERNEL_BINARY32 ? sizeof(float) : sizeof(double);
+    size_t bias_n = bias != NULL ? n : 0;
+    size_t count = m * k + k * n + bias_n + 3 * n;
+    unsigned char *block = malloc(count * width);
+    if (block == NULL)
+        return -1;
+    if (kind == KERNEL_BINARY32) {
+        float *pa = (float *)block, *pb = pa + m * k, *pbias = pb + k * n;
+        float *sums = pbias + bias_n;
+        for (size_t i = 0; i < m; i++)
+            for (size_t t = 0; t < k; t++)
+                pa[i * k + t] = (float)a[(ptrdiff_t)i * a_row +
+                                         (ptrdiff_t)t * a_k];
+        for (size_t t = 0; t < k; t++)
+            for (size_t j = 0; j < n; j++)
+                pb[t * n + j] = (float)b[(ptrdiff_t)j * b_row +
+                                         (ptrdiff_t)t * b_k];
+        for (size_t j = 0; j < bias_n; j++)
+            pbias[j] = (float)bias[j];
+        rows_binary32(m, n, k, pa, pb, bias ? pbias : NULL, sums, c);
+    } else {
+        double *pa = (double *)block, *pb = pa + m * k, *pbias = pb + k * n;
+        double *sums = pbias + bias_n, *prod = sums + n, *spread = prod + n;
+        for (size_t i = 0; i < m; i++)
+            for (size_t t = 0; t < k; t++)
+                pa[i * k + t] = a[(ptrdiff_t)i * a_row + (ptrdiff_t)t * a_k];
+        for (size_t t = 0; t < k; t++)
+            for (size_t j = 0; j < n; j++)
+                pb[t * n + j] = b[(ptrdiff_t)j * b_row + (ptrdiff_t)t * b_k];
+        for (size_t j = 0; j < bias_n; j++)
+            pbias[j] = bias[j];
+        if (kind == KERNEL_BINARY64)
+            rows_binary64(m, n, k, pa, pb, bias ? pbias : NULL, sums, c);
+        else
+            rows_arrays(&acc->fast, m, n, k, pa, pb, bias ? pbias : NULL,
+                        sums, prod, spread, c);
+    }
+    free(block);
+    for (size_t i = 0; i < m; i++)
+        cast_row(acc, out, n, c + i * n);
+    return 1;
+}
+
+NFI_FMA_CLONES
+static void column_sums_binary32(size_t rows, size_t cols, const double *x,
+                                 float *restrict sums)
+{
+    for (size_t j = 0; j < cols; j++)
+        sums[j] = (float)x[j];
+    for (size_t i = 1; i < rows; i++) {
+        const double *row = x + i * cols;
+        for (size_t j = 0; j < cols; j++)
+            sums[j] = sums[j] + (float)row[j];
+    }
+}
+
+NFI_FMA_CLONES
+static void column_sums_binary64(size_t rows, size_t cols, const double *x,
+                                 double *restrict sums)
+{
+    for (size_t j = 0; j < cols; j++)
+        sums[j] = x[j];
+    for (size_t i = 1; i < rows; i++) {
+        const double *row = x + i * cols;
+        for (size_t j = 0; j < cols; j++)
+            sums[j] = sums[j] + row[j];
+    }
+}
+
+int nfi_column_sums_fast(nfi_arith *acc, nfi_arith *out,
+                         const nfi_reduction *order, size_t rows,
+                         size_t cols, const double *x, double *sums)
+{
+    kernel_kind kind = choose(acc, out, order, rows);
+    if (kind == KERNEL_NONE)
+        return 0;
+    if (kind == KERNEL_BINARY32) {
+        float *s = malloc((cols ? cols : 1) * sizeof *s);
+        if (s == NULL)
+            return -1;
+        column_sums_binary32(rows, cols, x, s);
+        for (size_t j = 0; j < cols; j++)
+            sums[j] = s[j];
+        free(s);
+    } else if (kind == KERNEL_BINARY64) {
+        column_sums_binary64(rows, cols, x, sums);
+    } else {
+        for (size_t j = 0; j < cols; j++)
+            sums[j] = x[j];
+        for (size_t i = 1; i < rows; i++)
+            nfi_fast_add_array(&acc->fast, cols, sums, sums, x + i * cols);
+    }
+    cast_row(acc, out, cols, sums);
+    return 1;
+}

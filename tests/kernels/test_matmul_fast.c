@@ -1,0 +1,193 @@
+/* Tests of sim/matmul_fast: the row-at-a-time kernels against the
+ * element-by-element definition.
+ *
+ * For each case, nfi_matmul and nfi_column_sums on fast handles (which
+ * take the kernels where they apply) are compared bit for bit with
+ *   1. the same calls on MPFR reference handles (the slow twin), and
+ *   2. the definition written out here element by element on the fast
+ *      engine: nfi_reduce_dot, then the bias added, then the cast.
+ * Formats reach every kernel: binary32 and binary64 (hardware), bfloat16,
+ * p = 20 with binary32's range, e5m2 (plain RNE arrays), p = 40 (arrays
+ * with error-free transformations), p = 53 with a small range (scalar
+ * operations inside the arrays); operands include zeros of both signs,
+ * values near overflow and underflow, an infinity and a NaN; strided
+ * (transposed) views, with and without a bias, outputs cast into another
+ * format, and inner sizes 1 to 40.  Other modes and orders must give the
+ * same results through the element loop (the kernels decline them). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "matmul.h"
+
+static uint64_t rng_state;
+
+static uint64_t next_random(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* A value of acc's format: mostly moderate, sometimes zero, huge, tiny
+ * or (when `special`) infinite or NaN. */
+static double random_value(nfi_arith *round, bool special)
+{
+    uint64_t r = next_random();
+    double u = (double)(r >> 11) * 0x1p-53 - 0.5;
+    switch (r % 37) {
+    case 0: return 0.0;
+    case 1: return -0.0;
+    case 2: return nfi_arith_round(round, u * round->fast.max_finite);
+    case 3: return nfi_arith_round(round, u * ldexp(1.0,
+                                                   round->fast.emin + 1));
+    case 4: return special ? INFINITY : 1.0;
+    case 5: return special ? NAN : -1.0;
+    default: return nfi_arith_round(round, u * 6.0);
+    }
+}
+
+static bool init_handle(nfi_arith *a, const char *spec, nfi_round mode,
+                        bool reference)
+{
+    nfi_format f;
+    nfi_error err;
+    if (nfi_format_parse(spec, &f, &err) != 0 ||
+        nfi_arith_init(a, &f, mode, 3, reference, &err) != 0)
+        return check_true(false, "setup %s: %s", spec, err.message);
+    return true;
+}
+
+/* The definition, element by element, on the handles given. */
+static void by_element(nfi_arith *acc, nfi_arith *out,
+                       const nfi_reduction *order, size_t m, size_t n,
+                       size_t k, nfi_matrix_view a, nfi_matrix_view b,
+                       const double *bias, double *c)
+{
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n; j++) {
+            double s = nfi_reduce_dot(acc, order, k,
+                                      a.data + (ptrdiff_t)i * a.stride_row,
+                                      a.stride_k,
+                                      b.data + (ptrdiff_t)j * b.stride_row,
+                                      b.stride_k);
+            if (bias != NULL)
+                s = nfi_arith_add(acc, s, bias[j]);
+            c[i * n + j] = nfi_arith_cast(out, &acc->fast.format, s);
+        }
+    }
+}
+
+static void compare(const char *what, const char *label, const double *want,
+                    const double *got, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (!check_true(same_double(want[i], got[i]), "%s %s: element "
+                        "%zu: expected %a, kernel %a", what, label, i,
+                        want[i], got[i]))
+            return;
+    }
+}
+
+static void run_case(const char *acc_spec, const char *out_spec,
+                     nfi_round mode, const char *order_text, size_t k,
+                     bool transposed, bool with_bias, bool special)
+{
+    enum { M = 7, N = 11 };
+    nfi_arith acc, out, acc_ref, out_ref, acc_el, out_el, rne;
+    nfi_reduction order;
+    nfi_error err;
+    if (nfi_reduction_parse(order_text, &order, &err) != 0 ||
+        !init_handle(&acc, acc_spec, mode, false) ||
+        !init_handle(&out, out_spec, mode, false) ||
+        !init_handle(&acc_ref, acc_spec, mode, true) ||
+        !init_handle(&out_ref, out_spec, mode, true) ||
+        !init_handle(&acc_el, acc_spec, mode, false) ||
+        !init_handle(&out_el, out_spec, mode, false) ||
+        !init_handle(&rne, acc_spec, NFI_ROUND_RNE, false))
+        return;
+    char label[200];
+    snprintf(label, sizeof label, "acc %s out %s %s %s k=%zu%s%s%s",
+             acc_spec, out_spec, nfi_round_name(mode), order_text, k,
+             transposed ? " transposed" : "", with_bias ? " bias" : "",
+             special ? " special" : "");
+
+    double *a = malloc(M * k * sizeof *a), *b = malloc(N * k * sizeof *b);
+    double bias[N], want[M * N], twin[M * N], got[M * N];
+    for (size_t i = 0; i < M * k; i++)
+        a[i] = random_value(&rne, special);
+    for (size_t i = 0; i < N * k; i++)
+        b[i] = random_value(&rne, special);
+    for (size_t j = 0; j < N; j++)
+        bias[j] = random_value(&rne, false);
+    /* A[i, k] row-major (M, k), or stored transposed as (k, M). */
+    nfi_matrix_view av = transposed
+        ? (nfi_matrix_view){a, 1, M, NULL}
+        : (nfi_matrix_view){a, (ptrdiff_t)k, 1, NULL};
+    nfi_matrix_view bv = transposed
+        ? (nfi_matrix_view){b, 1, N, NULL}
+        : (nfi_matrix_view){b, (ptrdiff_t)k, 1, NULL};
+    const double *bp = with_bias ? bias : NULL;
+    const nfi_format *bf = with_bias ? &acc.fast.format : NULL;
+
+    int s0 = nfi_matmul(&acc, &out, &order, M, N, k, av, bv, bp, bf, got);
+    int s1 = nfi_matmul(&acc_ref, &out_ref, &order, M, N, k, av, bv, bp, bf,
+                        twin);
+    by_element(&acc_el, &out_el, &order, M, N, k, av, bv, bp, want);
+    check_true(s0 == 0 && s1 == 0, "%s: status %d %d", label, s0, s1);
+    compare("matmul vs definition", label, want, got, M * N);
+    compare("matmul vs mpfr twin", label, twin, got, M * N);
+
+    /* Column sums of a (k rows, M columns, row-major as stored when
+     * transposed). */
+    double sums[M], sums_ref[M], sums_el[M];
+    nfi_column_sums(&acc, &out, &order, k, M, a, sums);
+    nfi_column_sums(&acc_ref, &out_ref, &order, k, M, a, sums_ref);
+    for (size_t j = 0; j < M; j++)
+        sums_el[j] = nfi_arith_cast(&out_el, &acc_el.fast.format,
+                                    nfi_reduce_sum(&acc_el, &order, k,
+                                                   a + j, M));
+    compare("column sums vs definition", label, sums_el, sums, M);
+    compare("column sums vs mpfr twin", label, sums_ref, sums, M);
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    harness_init("test_matmul_fast", 0x6d61746dULL);
+    rng_state = harness_seed() | 1;
+    static const char *const pairs[][2] = {
+        {"binary32", "binary32"},
+        {"binary64", "binary64"},
+        {"bfloat16", "bfloat16"},
+        {"p=20,emin=-126,emax=127", "p=20,emin=-126,emax=127"},
+        {"e5m2", "e5m2"},
+        {"p=40,emin=-126,emax=127", "p=40,emin=-126,emax=127"},
+        {"p=53,emin=-20,emax=20", "p=53,emin=-20,emax=20"},
+        {"binary32", "bfloat16"},
+        {"binary64", "binary32"},
+        {"bfloat16", "p=6,emin=-4,emax=5,subnormals=off"},
+    };
+    static const size_t sizes[] = {1, 2, 3, 8, 17, 40};
+    for (size_t p = 0; p < sizeof pairs / sizeof *pairs; p++)
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+            for (int variant = 0; variant < 8; variant++)
+                run_case(pairs[p][0], pairs[p][1], NFI_ROUND_RNE,
+                         "sequential", sizes[s], variant & 1, variant & 2,
+                         variant & 4);
+    /* Declined cases go through the element loop and must still agree. */
+    static const nfi_round others[] = {NFI_ROUND_RZ, NFI_ROUND_RNA,
+                                       NFI_ROUND_SR};
+    for (size_t p = 0; p < 4; p++)
+        for (size_t r = 0; r < 3; r++)
+            run_case(pairs[p][0], pairs[p][1], others[r], "sequential", 17,
+                     true, true, false);
+    for (size_t p = 0; p < 4; p++)
+        run_case(pairs[p][0], pairs[p][1], NFI_ROUND_RNE, "lanes:8", 40,
+                 false, true, false);
+    return harness_finish();
+}
