@@ -4,12 +4,14 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "bits.h"
 #include "cpu.h"
 
 /* Which arithmetic performs the operations. */
 typedef enum { KERNEL_NONE, KERNEL_BINARY32, KERNEL_BINARY64,
-               KERNEL_ARRAYS } kernel_kind;
+               KERNEL_PLAIN, KERNEL_ARRAYS } kernel_kind;
 
 static kernel_kind choose(const nfi_arith *acc, const nfi_arith *out,
                           const nfi_reduction *order, size_t terms)
@@ -25,6 +27,10 @@ static kernel_kind choose(const nfi_arith *acc, const nfi_arith *out,
         return KERNEL_BINARY32;
     if (acc->fast.native_width == 64)
         return KERNEL_BINARY64;
+    /* The fused kernel's padding columns make zero products, which it
+     * only accepts when no non-zero product can underflow. */
+    if (acc->fast.plain_rne && acc->fast.products_never_tiny)
+        return KERNEL_PLAIN;
     return KERNEL_ARRAYS;
 }
 
@@ -36,65 +42,165 @@ static void cast_row(nfi_arith *acc, nfi_arith *out, size_t n, double *row)
         nfi_fast_round_array(&out->fast, n, row, row);
 }
 
-/* The three kernels: row i of c from row i of a (m x k, contiguous) and
- * bt = b transposed (k x n, contiguous); sums[j] runs through
- * a[i][0] bt[0][j], + a[i][1] bt[1][j], ..., + bias[j]. */
+/* The kernels: row i of c from row i of a (m x k, contiguous) and bt = b
+ * transposed (k x w, contiguous, w >= n a multiple of the block, the
+ * columns beyond n zero); sums[j] runs through a[i][0] bt[0][j],
+ * + a[i][1] bt[1][j], ..., + bias[j] (bias padded to w too).  Columns
+ * are taken a block at a time so that the block's running sums stay in
+ * registers through the k steps. */
+#define BLOCK32 16
+#define BLOCK64 8
+
 NFI_FMA_CLONES
-static void rows_binary32(size_t m, size_t n, size_t k,
+static void rows_binary32(size_t m, size_t n, size_t w, size_t k,
                           const float *restrict a, const float *restrict bt,
-                          const float *restrict bias, float *restrict sums,
-                          double *restrict c)
+                          const float *restrict bias, double *restrict c)
 {
     for (size_t i = 0; i < m; i++) {
         const float *ai = a + i * k;
-        float x = ai[0];
-        for (size_t j = 0; j < n; j++)
-            sums[j] = x * bt[j];
-        for (size_t t = 1; t < k; t++) {
-            const float *row = bt + t * n;
-            x = ai[t];
-            for (size_t j = 0; j < n; j++)
-                sums[j] = sums[j] + x * row[j];
+        for (size_t j0 = 0; j0 < w; j0 += BLOCK32) {
+            float s[BLOCK32];
+            float x = ai[0];
+            for (size_t j = 0; j < BLOCK32; j++)
+                s[j] = x * bt[j0 + j];
+            for (size_t t = 1; t < k; t++) {
+                const float *row = bt + t * w + j0;
+                x = ai[t];
+                for (size_t j = 0; j < BLOCK32; j++)
+                    s[j] = s[j] + x * row[j];
+            }
+            if (bias != NULL) {
+                for (size_t j = 0; j < BLOCK32; j++)
+                    s[j] = s[j] + bias[j0 + j];
+            }
+            for (size_t j = 0; j < BLOCK32 && j0 + j < n; j++)
+                c[i * n + j0 + j] = s[j];
         }
-        if (bias != NULL) {
-            for (size_t j = 0; j < n; j++)
-                sums[j] = sums[j] + bias[j];
-        }
-        for (size_t j = 0; j < n; j++)
-            c[i * n + j] = sums[j];
     }
 }
 
 NFI_FMA_CLONES
-static void rows_binary64(size_t m, size_t n, size_t k,
-                          const double *restrict a, const double *restrict bt,
-                          const double *restrict bias, double *restrict sums,
-                          double *restrict c)
+static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
+                          const double *restrict a,
+                          const double *restrict bt,
+                          const double *restrict bias, double *restrict c)
 {
     for (size_t i = 0; i < m; i++) {
         const double *ai = a + i * k;
-        double x = ai[0];
-        for (size_t j = 0; j < n; j++)
-            sums[j] = x * bt[j];
+        for (size_t j0 = 0; j0 < w; j0 += BLOCK64) {
+            double s[BLOCK64];
+            double x = ai[0];
+            for (size_t j = 0; j < BLOCK64; j++)
+                s[j] = x * bt[j0 + j];
+            for (size_t t = 1; t < k; t++) {
+                const double *row = bt + t * w + j0;
+                x = ai[t];
+                for (size_t j = 0; j < BLOCK64; j++)
+                    s[j] = s[j] + x * row[j];
+            }
+            if (bias != NULL) {
+                for (size_t j = 0; j < BLOCK64; j++)
+                    s[j] = s[j] + bias[j0 + j];
+            }
+            for (size_t j = 0; j < BLOCK64 && j0 + j < n; j++)
+                c[i * n + j0 + j] = s[j];
+        }
+    }
+}
+
+/* RNE with p <= 25 (nfi_fast.plain_rne), fused: each product and sum
+ * is formed in binary64 and rounded to p bits by integer arithmetic on
+ * its bit pattern, in the vectorisable form of the fast engine's array
+ * operations.  This is the fast engine's plain RNE route (engine_fast.h:
+ * a product of two p <= 25 bit significands is exact in binary64, and
+ * for a sum, binary64 then p bits is an innocuous double rounding since
+ * 53 >= 2p + 2) as long as every result lies in the format's normal
+ * range or is an exact zero; the bit rounding is right there.  Any other
+ * value (subnormal, overflow, infinity, NaN, a zero product that may
+ * have underflowed) sets the row's flag, and the caller recomputes the
+ * row with the general array operations. */
+typedef struct plain_consts {
+    uint64_t shift;
+    uint64_t half, parity, keep, min, above;
+} plain_consts;
+
+/* Four lanes of binary64 and of their bit patterns, with GCC's vector
+ * extensions (also in Clang): the compiler emits AVX2 in the x86-64-v3
+ * clone and pairs of SSE2 operations otherwise; a cast between the two
+ * types reinterprets the bits. */
+typedef double v4d __attribute__((vector_size(32)));
+/* The functions taking and returning these are static and inlined, so
+ * the note on their calling convention without AVX does not apply. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef uint64_t v4u __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) v4d load4(const double *p)
+{
+    v4d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* RNE of each lane of v to p bits by its bit pattern b: add just under
+ * half a grid step plus the parity bit, clear the bits below the grid (a
+ * carry moves into the exponent correctly; keep holds the sign bit,
+ * which no carry reaches from a finite v in range).  Sets bits of
+ * *outside unless the lane is zero or its magnitude lies in
+ * [2^emin, above], where `above` is the largest magnitude whose rounding
+ * stays finite in the format (the largest finite value plus just under
+ * half its grid step: the tie above it rounds to even, away from it,
+ * since its significand is odd).  Comparisons are the sign bits of
+ * differences of numbers below 2^63. */
+static inline __attribute__((always_inline)) v4d
+plain_round(const plain_consts *pc, v4d v, v4u *outside)
+{
+    v4u b = (v4u)v, mag = b & 0x7fffffffffffffffULL;
+    v4u r = (b + pc->half + ((b >> pc->shift) & pc->parity)) & pc->keep;
+    v4u below = (mag - pc->min) >> 63, nonzero = (0 - mag) >> 63;
+    v4u over = (pc->above - mag) >> 63;
+    *outside |= (below & nonzero) | over;
+    return (v4d)r;
+}
+
+NFI_FMA_CLONES
+static uint64_t row_plain(const plain_consts *pc, size_t n, size_t w,
+                          size_t k, const double *restrict ai,
+                          const double *restrict bt,
+                          const double *restrict bias, double *restrict ci)
+{
+    const plain_consts c = *pc;
+    v4u outside = {0, 0, 0, 0};
+    for (size_t j0 = 0; j0 < w; j0 += 8) {
+        v4d x = {ai[0], ai[0], ai[0], ai[0]};
+        v4d s0 = plain_round(&c, x * load4(bt + j0), &outside);
+        v4d s1 = plain_round(&c, x * load4(bt + j0 + 4), &outside);
         for (size_t t = 1; t < k; t++) {
-            const double *row = bt + t * n;
-            x = ai[t];
-            for (size_t j = 0; j < n; j++)
-                sums[j] = sums[j] + x * row[j];
+            const double *row = bt + t * w + j0;
+            x = (v4d){ai[t], ai[t], ai[t], ai[t]};
+            v4d p0 = plain_round(&c, x * load4(row), &outside);
+            v4d p1 = plain_round(&c, x * load4(row + 4), &outside);
+            s0 = plain_round(&c, s0 + p0, &outside);
+            s1 = plain_round(&c, s1 + p1, &outside);
         }
         if (bias != NULL) {
-            for (size_t j = 0; j < n; j++)
-                sums[j] = sums[j] + bias[j];
+            s0 = plain_round(&c, s0 + load4(bias + j0), &outside);
+            s1 = plain_round(&c, s1 + load4(bias + j0 + 4), &outside);
         }
-        for (size_t j = 0; j < n; j++)
-            c[i * n + j] = sums[j];
+        double s[8];
+        memcpy(s, &s0, sizeof s0);
+        memcpy(s + 4, &s1, sizeof s1);
+        for (size_t j = 0; j < 8 && j0 + j < n; j++)
+            ci[j0 + j] = s[j];
     }
+    return outside[0] | outside[1] | outside[2] | outside[3];
 }
 
 /* The fast engine's array operations; spread holds n copies of the
  * current a[i][t], prod the rounded products. */
-static void rows_arrays(nfi_fast *f, size_t m, size_t n, size_t k,
-                        const double *a, const double *bt,
+static void rows_arrays(nfi_fast *f, size_t m, size_t n, size_t w,
+                        size_t k, const double *a, const double *bt,
                         const double *bias, double *sums, double *prod,
                         double *spread, double *c)
 {
@@ -106,7 +212,7 @@ static void rows_arrays(nfi_fast *f, size_t m, size_t n, size_t k,
         for (size_t t = 1; t < k; t++) {
             for (size_t j = 0; j < n; j++)
                 spread[j] = ai[t];
-            nfi_fast_mul_array(f, n, prod, spread, bt + t * n);
+            nfi_fast_mul_array(f, n, prod, spread, bt + t * w);
             nfi_fast_add_array(f, n, sums, sums, prod);
         }
         if (bias != NULL)
@@ -127,44 +233,58 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
         return 0;
     if (m == 0 || n == 0)
         return 1;
-    /* Packed operands: a as m x k, b transposed as k x n; in floats for
+    /* Packed operands: a as m x k, b transposed as k x w with w the
+     * columns rounded up to the block, zero beyond n; in floats for
      * binary32 (exact: the values are binary32 numbers). */
+    size_t lanes = kind == KERNEL_BINARY32 ? BLOCK32 : BLOCK64;
+    size_t w = (n + lanes - 1) / lanes * lanes;
     size_t width = kind == KERNEL_BINARY32 ? sizeof(float) : sizeof(double);
-    size_t bias_n = bias != NULL ? n : 0;
-    size_t count = m * k + k * n + bias_n + 3 * n;
-    unsigned char *block = malloc(count * width);
+    size_t count = m * k + k * w + w + 3 * n;
+    unsigned char *block = calloc(count, width);
     if (block == NULL)
         return -1;
     if (kind == KERNEL_BINARY32) {
-        float *pa = (float *)block, *pb = pa + m * k, *pbias = pb + k * n;
-        float *sums = pbias + bias_n;
+        float *pa = (float *)block, *pb = pa + m * k, *pbias = pb + k * w;
         for (size_t i = 0; i < m; i++)
             for (size_t t = 0; t < k; t++)
                 pa[i * k + t] = (float)a[(ptrdiff_t)i * a_row +
                                          (ptrdiff_t)t * a_k];
         for (size_t t = 0; t < k; t++)
             for (size_t j = 0; j < n; j++)
-                pb[t * n + j] = (float)b[(ptrdiff_t)j * b_row +
+                pb[t * w + j] = (float)b[(ptrdiff_t)j * b_row +
                                          (ptrdiff_t)t * b_k];
-        for (size_t j = 0; j < bias_n; j++)
+        for (size_t j = 0; bias != NULL && j < n; j++)
             pbias[j] = (float)bias[j];
-        rows_binary32(m, n, k, pa, pb, bias ? pbias : NULL, sums, c);
+        rows_binary32(m, n, w, k, pa, pb, bias ? pbias : NULL, c);
     } else {
-        double *pa = (double *)block, *pb = pa + m * k, *pbias = pb + k * n;
-        double *sums = pbias + bias_n, *prod = sums + n, *spread = prod + n;
+        double *pa = (double *)block, *pb = pa + m * k, *pbias = pb + k * w;
+        double *sums = pbias + w, *prod = sums + n, *spread = prod + n;
         for (size_t i = 0; i < m; i++)
             for (size_t t = 0; t < k; t++)
                 pa[i * k + t] = a[(ptrdiff_t)i * a_row + (ptrdiff_t)t * a_k];
         for (size_t t = 0; t < k; t++)
             for (size_t j = 0; j < n; j++)
-                pb[t * n + j] = b[(ptrdiff_t)j * b_row + (ptrdiff_t)t * b_k];
-        for (size_t j = 0; j < bias_n; j++)
+                pb[t * w + j] = b[(ptrdiff_t)j * b_row + (ptrdiff_t)t * b_k];
+        for (size_t j = 0; bias != NULL && j < n; j++)
             pbias[j] = bias[j];
-        if (kind == KERNEL_BINARY64)
-            rows_binary64(m, n, k, pa, pb, bias ? pbias : NULL, sums, c);
-        else
-            rows_arrays(&acc->fast, m, n, k, pa, pb, bias ? pbias : NULL,
-                        sums, prod, spread, c);
+        const double *pbs = bias ? pbias : NULL;
+        if (kind == KERNEL_BINARY64) {
+            rows_binary64(m, n, w, k, pa, pb, pbs, c);
+        } else if (kind == KERNEL_PLAIN) {
+            const nfi_fast *f = &acc->fast;
+            plain_consts pc = {f->shift, f->half_minus_one, f->parity_mask,
+                               ~f->low_mask, f->min_normal_bits,
+                               f->max_finite_bits + f->half_minus_one};
+            for (size_t i = 0; i < m; i++) {
+                if (row_plain(&pc, n, w, k, pa + i * k, pb, pbs,
+                              c + i * n) != 0)
+                    rows_arrays(&acc->fast, 1, n, w, k, pa + i * k, pb, pbs,
+                                sums, prod, spread, c + i * n);
+            }
+        } else {
+            rows_arrays(&acc->fast, m, n, w, k, pa, pb, pbs, sums, prod,
+                        spread, c);
+        }
     }
     free(block);
     for (size_t i = 0; i < m; i++)

@@ -28,10 +28,10 @@ const char *nfi_ce_scheme_name(nfi_ce_scheme scheme)
 
 #define STACK_K 256
 
-int nfi_ce_sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
+static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
                        const nfi_reduction *order, size_t k, const double *z,
                        size_t y, size_t n, double *grad, nfi_ce_sample *out,
-                       nfi_error *err)
+                       bool mass_wanted, nfi_error *err)
 {
     if (k == 0 || y >= k || n == 0)
         return nfi_error_set(err, "cross-entropy needs K >= 1 classes, a "
@@ -98,24 +98,46 @@ int nfi_ce_sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
     }
 
     /* Diagnostics: d[j] now holds the computed probabilities. */
-    nfi_exact_sum mass;
-    nfi_exact_sum_init(&mass);
     double best_other = -INFINITY;
     bool others_zero = true;
     for (size_t j = 0; j < k; j++) {
         if (j == y)
             continue;
-        nfi_exact_sum_add(&mass, d[j]);
         best_other = nfi_fast_max(best_other, z[j]);
         others_zero = others_zero && grad[j] == 0.0;
     }
     out->loss = loss;
     out->absorbed = grad[y] == 0.0;
     out->underflow = out->absorbed && others_zero;
-    out->residual_mass = nfi_exact_sum_get_d(&mass);
     out->margin = z[y] - best_other;
-    nfi_exact_sum_clear(&mass);
+    out->residual_mass = NAN;
+    if (mass_wanted) {
+        nfi_exact_sum mass;
+        nfi_exact_sum_init(&mass);
+        for (size_t j = 0; j < k; j++) {
+            if (j != y)
+                nfi_exact_sum_add(&mass, d[j]);
+        }
+        out->residual_mass = nfi_exact_sum_get_d(&mass);
+        nfi_exact_sum_clear(&mass);
+    }
     if (d != stack)
         free(d);
     return 0;
+}
+
+int nfi_ce_sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
+                       const nfi_reduction *order, size_t k, const double *z,
+                       size_t y, size_t n, double *grad, nfi_ce_sample *out,
+                       nfi_error *err)
+{
+    return sample_eval(a, scheme, order, k, z, y, n, grad, out, true, err);
+}
+
+int nfi_ce_sample_grad(nfi_arith *a, nfi_ce_scheme scheme,
+                       const nfi_reduction *order, size_t k, const double *z,
+                       size_t y, size_t n, double *grad, nfi_ce_sample *out,
+                       nfi_error *err)
+{
+    return sample_eval(a, scheme, order, k, z, y, n, grad, out, false, err);
 }

@@ -67,4 +67,12 @@ int nfi_ce_sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
                        size_t y, size_t n, double *grad, nfi_ce_sample *out,
                        nfi_error *err);
 
+/* The same evaluation with the same gradients and the same stochastic
+ * indices, but without the exact residual mass (out->residual_mass is
+ * NaN): for the steps whose diagnostics nobody records. */
+int nfi_ce_sample_grad(nfi_arith *a, nfi_ce_scheme scheme,
+                       const nfi_reduction *order, size_t k, const double *z,
+                       size_t y, size_t n, double *grad, nfi_ce_sample *out,
+                       nfi_error *err);
+
 #endif

@@ -207,10 +207,12 @@ int nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
     if (nfi_mlp_forward(model, &t->roles, &t->train_cache) != 0)
         return nfi_error_set(err, "out of memory in the forward pass");
     double *terms = t->scratch; /* free until the backward pass */
+    bool diagnostics = metrics != NULL || records != NULL;
     for (size_t i = 0; i < n; i++) {
-        nfi_ce_sample_eval(logits, t->spec.scheme, &t->roles.order, k,
-                           t->train_cache.logits + i * k, t->train.label[i],
-                           n, t->dlogits + i * k, &t->samples[i], NULL);
+        (diagnostics ? nfi_ce_sample_eval : nfi_ce_sample_grad)(
+            logits, t->spec.scheme, &t->roles.order, k,
+            t->train_cache.logits + i * k, t->train.label[i], n,
+            t->dlogits + i * k, &t->samples[i], NULL);
         terms[i] = t->samples[i].loss;
     }
     double total = nfi_reduce_sum(logits, &t->roles.order, n, terms, 1);
