@@ -19,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "engine.h"
 #include "modular.h"
@@ -30,10 +32,12 @@
 #include "trace/json.h"
 #include "trace/npy.h"
 #include "trace/rundir.h"
+#include "train_resume.h"
 #include "trainer.h"
 
 static const char train_usage[] =
 "Usage: nfi train [OPTIONS] --out RUNDIR\n"
+"       nfi train --resume RUNDIR\n"
 "\n"
 "Trains an MLP on a modular arithmetic task with every operation rounded\n"
 "into the chosen formats, on the whole training set as one batch, and\n"
@@ -51,7 +55,13 @@ static const char train_usage[] =
 "                     margin, z_y, absorbed (0 or 1), residual_mass of\n"
 "                     each training sample in the forward pass of step N\n"
 "                     (the parameters after N - 1 updates, as in the\n"
-"                     metrics row of step N), samples.json describing it\n"
+"                     metrics row of step N), samples.json describing it.\n"
+"                     Each snapshot is a checkpoint too: params.npy,\n"
+"                     optim_m.npy, optim_v.npy (the parameter vector and\n"
+"                     the optimizer's moments, float64, as the optimizer\n"
+"                     has them) and state.json (the step, each role's\n"
+"                     stochastic-rounding counter, the size and CRC-32 of\n"
+"                     each array; written last)\n"
 "  summary.json       absorption onset, first spike, final figures\n"
 "Step N is the N-th update; its metrics describe its forward pass.  Rows\n"
 "are logged at step 1, every --log-every steps and at the last step.\n"
@@ -87,16 +97,36 @@ static const char train_usage[] =
 "  --snapshot-every N   steps between snapshots; 0: the final one only [0]\n"
 "  --out RUNDIR         the run directory (required)\n"
 "  --force              replace an existing run directory\n"
+"  --resume RUNDIR      continue the run in RUNDIR from its last checkpoint\n"
+"                       (below); every option comes from its config.json,\n"
+"                       so no other option is allowed (not --out, --force,\n"
+"                       --config nor --steps)\n"
 "  --config FILE        take the options from a config.json written by an\n"
 "                       earlier run (the run repeats bit for bit); options\n"
 "                       given after --config override it, those before it\n"
 "                       are overridden\n"
 "  -h, --help           this text\n"
 "\n"
-"On a terminal a progress line is shown on standard error.  SIGINT or\n"
-"SIGTERM ends the run after the current step: the status becomes\n"
-"interrupted, the final snapshot and summary are written and the exit\n"
-"status is 1.  Exit status 2 is a usage error, 1 a failed run.\n"
+"Snapshots are taken every --snapshot-every steps, at the last step and\n"
+"at the step where a run stops.  On a terminal a progress line is shown\n"
+"on standard error.  SIGINT or SIGTERM ends the run after the current\n"
+"step: the status becomes interrupted, the final snapshot (a checkpoint\n"
+"at the step reached) and summary are written and the exit status is 1.\n"
+"\n"
+"--resume RUNDIR continues an interrupted run, a failed one (from the\n"
+"checkpoint before the failure: a failed run's final snapshot is none) or\n"
+"one that was killed outright (its status still says running; it goes\n"
+"back to the last snapshot it completed): metrics.csv is cut back to the\n"
+"rows up to the checkpoint's step, the status says running, and the run\n"
+"ends with the files an uninterrupted run writes, byte for byte, but for\n"
+"the status reason and summary.json's wall-clock seconds (snapshots taken\n"
+"only because the run stopped are removed when it completes).  A complete\n"
+"run is not resumed: to train longer, start a new run with --config and\n"
+"--steps.\n"
+"\n"
+"Exit status 2 is a usage error (also for --resume of a path that is not\n"
+"a run directory, of a complete run or of one without a checkpoint), 1 a\n"
+"failed run (also a damaged checkpoint or metrics.csv).\n"
 "\n"
 "Example:\n"
 "  nfi train --task add --modulus 7 --hidden 16 --steps 30 --log-every 10"
@@ -152,6 +182,7 @@ static const opt_def defs[O_COUNT] = {
 
 #define OPT_FORCE 1000
 #define OPT_CONFIG 1001
+#define OPT_RESUME 1002
 
 /* The resolved configuration. */
 typedef struct train_config {
@@ -196,17 +227,18 @@ static void config_free(train_config *c)
         free(c->text[o]);
 }
 
-/* Fills the options from the "options" object of a config.json. */
-static int load_config(train_config *c, const char *path)
+/* Fills the options from the "options" object of a config.json; flag
+ * (--config or --resume) starts the messages. */
+static int load_config(train_config *c, const char *path, const char *flag)
 {
     nfi_error err;
     nfi_json_value *root = nfi_json_parse_file(path, &err);
     if (root == NULL)
-        return usage_error("--config: %s", err.message);
+        return usage_error("%s: %s", flag, err.message);
     int status = 0;
     const nfi_json_value *opts = nfi_json_member(root, "options", &err);
     if (opts == NULL || nfi_json_type_of(opts) != NFI_JSON_OBJECT) {
-        status = usage_error("--config: %s", opts == NULL ? err.message :
+        status = usage_error("%s: %s", flag, opts == NULL ? err.message :
                              "$.options is not an object");
         goto done;
     }
@@ -217,19 +249,19 @@ static int load_config(train_config *c, const char *path)
         while (o < O_COUNT && strcmp(defs[o].key, key) != 0)
             o++;
         if (o == O_COUNT) {
-            status = usage_error("--config: %s: unknown option '%s' in "
-                                 "$.options", path, key);
+            status = usage_error("%s: %s: unknown option '%s' in "
+                                 "$.options", flag, path, key);
             break;
         }
         const char *s = NULL;
         if (defs[o].kind == K_STR) {
             if (nfi_json_as_string(v, &s, NULL, &err) != 0)
-                status = usage_error("--config: %s", err.message);
+                status = usage_error("%s: %s", flag, err.message);
         } else if (nfi_json_type_of(v) == NFI_JSON_NUMBER) {
             s = nfi_json_number_text(v);
         } else if (nfi_json_as_string(v, &s, NULL, &err) != 0) {
             /* nan and the infinities are written as strings */
-            status = usage_error("--config: %s", err.message);
+            status = usage_error("%s: %s", flag, err.message);
         }
         if (status == 0)
             status = set_text(c, o, s);
@@ -604,6 +636,20 @@ static int write_snapshot(nfi_rundir *rd, const nfi_trainer *t,
     return 0;
 }
 
+/* A snapshot that is a checkpoint too: the tensors, then (with
+ * metrics.csv synced up to this step, when csv is open) the checkpoint's
+ * files, its state.json last. */
+static int write_checkpoint(nfi_rundir *rd, nfi_trainer *t,
+                            nfi_csv_writer *csv, nfi_error *err)
+{
+    char dir[4096];
+    if (write_snapshot(rd, t, err) != 0 ||
+        (csv != NULL && nfi_csv_sync(csv, err) != 0) ||
+        train_snapshot_dir(rd, t->step, dir, sizeof dir, err) != 0)
+        return -1;
+    return nfi_checkpoint_save(t, dir, err);
+}
+
 static int write_samples(nfi_rundir *rd, long step,
                          const nfi_sample_record *rec, size_t n,
                          double *buf, nfi_error *err)
@@ -632,6 +678,40 @@ typedef struct run_summary {
     bool have_last;
     nfi_step_metrics last;
 } run_summary;
+
+/* Takes the metrics of a logged step into the summary; on a terminal,
+ * announces absorption onset and loss spikes. */
+static void summary_add(run_summary *s, const nfi_step_metrics *m,
+                        bool tty)
+{
+    if (s->onset < 0 && m->absorbed_frac > 0) {
+        s->onset = m->step;
+        if (tty)
+            fprintf(stderr, "\r\033[Kstep %ld: absorption starts "
+                    "(absorbed fraction %.4g)\n", m->step,
+                    m->absorbed_frac);
+    }
+    /* A minimum at or below 0 counts as 0: after a loss that
+     * rounded to zero, any positive loss is a spike. */
+    bool spike = m->loss > s->running_min &&
+                 m->loss >= 10 * fmax(s->running_min, 0.0);
+    if (spike && !s->in_spike) {
+        s->spikes++;
+        if (s->spike < 0) {
+            s->spike = m->step;
+            s->spike_loss = m->loss;
+            s->spike_min = s->running_min;
+        }
+        if (tty)
+            fprintf(stderr, "\r\033[Kstep %ld: loss spike, %.6g "
+                    "after a minimum of %.6g\n", m->step, m->loss,
+                    s->running_min);
+    }
+    s->in_spike = spike;
+    s->running_min = fmin(s->running_min, m->loss);
+    s->last = *m;
+    s->have_last = true;
+}
 
 static int write_summary(nfi_rundir *rd, const run_summary *s,
                          const char *state, long steps_done, double secs,
@@ -687,7 +767,22 @@ static int write_summary(nfi_rundir *rd, const run_summary *s,
 
 /* ---- The command ---- */
 
-static int run(train_config *c, bool force)
+/* Whether step has a metrics row: step 1, every --log-every and the
+ * last. */
+static bool logged_step(const train_config *c, long step)
+{
+    return step == 1 || step % c->log_every == 0 || step == c->steps;
+}
+
+static int resume_open(const train_config *c, nfi_trainer *t,
+                       nfi_rundir **rdp, nfi_csv_writer **csvp,
+                       run_summary *sum);
+static int resume_finish(nfi_rundir *rd, const train_config *c);
+
+/* Runs the configuration c into a new run directory, or, when resume is
+ * true, on in the run directory c->text[O_OUT] from its last
+ * checkpoint. */
+static int run(train_config *c, bool force, bool resume)
 {
     nfi_error err;
     bool tty = isatty(2);
@@ -740,6 +835,12 @@ static int run(train_config *c, bool force)
         goto out;
     }
 
+    run_summary sum = {.onset = -1, .spike = -1, .running_min = INFINITY};
+    if (resume) {
+        if ((status = resume_open(c, &t, &rd, &csv, &sum)) != 0)
+            goto out;
+        goto started;
+    }
     rd = nfi_rundir_create(c->text[O_OUT], force, &err);
     if (rd == NULL) {
         status = usage_error("--out: %s (--force)", err.message);
@@ -757,6 +858,7 @@ static int run(train_config *c, bool force)
         goto out;
     }
 
+started:;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -764,14 +866,13 @@ static int run(train_config *c, bool force)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    run_summary sum = {.onset = -1, .spike = -1, .running_min = INFINITY};
+    long first_step = t.step;
     double start = now_seconds(), last_progress = start;
     double last_loss = NAN, last_absorbed = NAN;
     const char *state = "complete";
     while (t.step < c->steps) {
         long step = t.step + 1;
-        bool logged = step == 1 || step % c->log_every == 0 ||
-                      step == c->steps;
+        bool logged = logged_step(c, step);
         nfi_step_metrics m;
         if (nfi_trainer_step(&t, logged ? &m : NULL, logged ? rec : NULL,
                              &err) != 0) {
@@ -787,42 +888,16 @@ static int run(train_config *c, bool force)
             }
             last_loss = m.loss;
             last_absorbed = m.absorbed_frac;
-            if (sum.onset < 0 && m.absorbed_frac > 0) {
-                sum.onset = m.step;
-                if (tty)
-                    fprintf(stderr, "\r\033[Kstep %ld: absorption starts "
-                            "(absorbed fraction %.4g)\n", m.step,
-                            m.absorbed_frac);
-            }
-            /* A minimum at or below 0 counts as 0: after a loss that
-             * rounded to zero, any positive loss is a spike. */
-            bool spike = m.loss > sum.running_min &&
-                         m.loss >= 10 * fmax(sum.running_min, 0.0);
-            if (spike && !sum.in_spike) {
-                sum.spikes++;
-                if (sum.spike < 0) {
-                    sum.spike = m.step;
-                    sum.spike_loss = m.loss;
-                    sum.spike_min = sum.running_min;
-                }
-                if (tty)
-                    fprintf(stderr, "\r\033[Kstep %ld: loss spike, %.6g "
-                            "after a minimum of %.6g\n", m.step, m.loss,
-                            sum.running_min);
-            }
-            sum.in_spike = spike;
-            sum.running_min = fmin(sum.running_min, m.loss);
-            sum.last = m;
-            sum.have_last = true;
+            summary_add(&sum, &m, tty);
         }
         if (c->snapshot_every > 0 && t.step % c->snapshot_every == 0 &&
-            t.step != c->steps && write_snapshot(rd, &t, &err) != 0) {
+            t.step != c->steps && write_checkpoint(rd, &t, csv, &err) != 0) {
             status = 1;
             break;
         }
         double now = now_seconds();
         if (tty && now - last_progress >= 0.5) {
-            double rate = (double)t.step / (now - start);
+            double rate = (double)(t.step - first_step) / (now - start);
             char left[32];
             format_duration(left, sizeof left,
                             (double)(c->steps - t.step) / rate);
@@ -843,15 +918,21 @@ static int run(train_config *c, bool force)
         state = "failed";
 
     /* The final state is worth keeping even after a failure elsewhere;
-     * its own errors are reported only when nothing failed before. */
+     * its own errors are reported only when nothing failed before.  After
+     * a failure it is not a checkpoint: the files may lack the failed
+     * step's row, so a resumed run goes back to the last checkpoint. */
     nfi_error err2;
     nfi_error *e = status == 0 ? &err : &err2;
-    if (nfi_csv_close(csv, e) != 0 || write_snapshot(rd, &t, e) != 0) {
+    if (nfi_csv_close(csv, e) != 0 ||
+        (status == 0 ? write_checkpoint(rd, &t, NULL, e)
+                     : write_snapshot(rd, &t, e)) != 0) {
         state = "failed";
         status = 1;
         e = &err2;
     }
     csv = NULL;
+    if (resume && strcmp(state, "complete") == 0)
+        resume_finish(rd, c);
     if (write_summary(rd, &sum, state, t.step, secs, e) != 0) {
         state = "failed";
         status = 1;
@@ -869,6 +950,10 @@ static int run(train_config *c, bool force)
                  stop_signal == SIGINT ? "SIGINT" : "SIGTERM", t.step,
                  c->steps);
         status = 1;
+    } else if (resume) {
+        snprintf(reason, sizeof reason, "%ld steps, the last %ld in %.3g s "
+                 "after resuming from step %ld", t.step,
+                 t.step - first_step, secs, first_step);
     } else {
         snprintf(reason, sizeof reason, "%ld steps in %.3g s", t.step,
                  secs);
@@ -882,8 +967,9 @@ static int run(train_config *c, bool force)
         fprintf(stderr, "nfi train: %s: %s\n", c->text[O_OUT], reason);
     else if (rs == NFI_RUN_INTERRUPTED)
         fprintf(stderr, "nfi train: interrupted (%s); the run directory "
-                "%s is complete up to step %ld\n", reason, c->text[O_OUT],
-                t.step);
+                "%s is complete up to step %ld (nfi train --resume %s "
+                "continues it)\n", reason, c->text[O_OUT], t.step,
+                c->text[O_OUT]);
     else if (tty)
         fprintf(stderr, "nfi train: %s: %s\n", c->text[O_OUT], reason);
 out:
@@ -899,9 +985,224 @@ out:
     return status;
 }
 
+/* ---- Resuming ---- */
+
+/* The files a logged step leaves in its snapshot folder: a resumed run
+ * keeps them when it removes the snapshots that only its interruption
+ * caused. */
+static const char *const logged_files[] = {"samples.npy", "samples.json",
+                                           NULL};
+
+/* The first logged step after step (LONG_MAX when there is none). */
+static long next_logged(const train_config *c, long step)
+{
+    if (step < 1)
+        return c->steps >= 1 ? 1 : LONG_MAX;
+    long next = step > LONG_MAX - c->log_every ? LONG_MAX
+              : step - step % c->log_every + c->log_every;
+    if (next > c->steps)
+        next = c->steps > step ? c->steps : LONG_MAX;
+    return next;
+}
+
+/* Prints "nfi train: --resume: MESSAGE" and, once the run directory has
+ * been changed (started), records the failure in its status.  Returns
+ * 1, a failed run. */
+static int resume_failed(nfi_rundir *rd, bool started, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int resume_failed(nfi_rundir *rd, bool started, const char *fmt, ...)
+{
+    char msg[2 * NFI_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "nfi train: --resume: %s\n", msg);
+    if (started)
+        nfi_rundir_set_status(rd, NFI_RUN_FAILED, msg, NULL);
+    return 1;
+}
+
+/* Rebuilds the summary from the rows kept in metrics.csv (path), which
+ * must be exactly the rows the run logs up to step. */
+static int resume_metrics(const train_config *c, nfi_rundir *rd,
+                          const char *path, long step, run_summary *sum)
+{
+    nfi_csv_table tab;
+    nfi_error err;
+    if (nfi_csv_read(path, &tab, &err) != 0)
+        return resume_failed(rd, true, "%s", err.message);
+    int status = 0;
+    long prev = 0;
+    for (size_t r = 0; r < tab.nrows && status == 0; r++) {
+        const double *row = tab.values + r * tab.ncols;
+        long want = next_logged(c, prev);
+        if (row[0] != (double)want) {
+            status = resume_failed(rd, true, "'%s' row %zu is of step %.17g "
+                                   "where the run logs step %ld: the table "
+                                   "does not belong to this run", path,
+                                   r + 1, row[0], want);
+            break;
+        }
+        nfi_step_metrics m;
+        double *v[] = {
+            &m.loss, &m.train_acc, &m.test_acc, &m.absorbed_frac,
+            &m.underflow_frac, &m.zero_sum_residual, &m.residual_mass,
+            &m.margin_min, &m.margin_mean, &m.margin_max, &m.w_mean_norm,
+            &m.feat_mean_norm, &m.w_norm, &m.param_norm, &m.update_norm,
+            &m.logit_mean,
+        };
+        m.step = want;
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            *v[i] = row[i + 1];
+        summary_add(sum, &m, false);
+        prev = want;
+    }
+    if (status == 0 && next_logged(c, prev) <= step)
+        status = resume_failed(rd, true, "'%s' lacks the row of step %ld, "
+                               "logged before the checkpoint of step %ld",
+                               path, next_logged(c, prev), step);
+    nfi_csv_table_free(&tab);
+    return status;
+}
+
+/* Opens the run directory of --resume (c->text[O_OUT]), loads its last
+ * checkpoint into t, cuts metrics.csv back to the checkpoint's step and
+ * rebuilds the summary from the rows kept.  Nothing in the directory
+ * changes until the checkpoint has loaded.  Returns 0 or the exit status
+ * (the message printed). */
+static int resume_open(const train_config *c, nfi_trainer *t,
+                       nfi_rundir **rdp, nfi_csv_writer **csvp,
+                       run_summary *sum)
+{
+    const char *dir = c->text[O_OUT];
+    nfi_error err;
+    nfi_rundir *rd = nfi_rundir_open(dir, &err);
+    if (rd == NULL)
+        return usage_error("--resume: %s", err.message);
+    *rdp = rd;
+    if (nfi_rundir_status(rd) == NFI_RUN_COMPLETE)
+        return usage_error("--resume: the run in '%s' is complete; there "
+                           "is nothing to resume", dir);
+    char ckpt[4096];
+    long step = 0;
+    int found = train_resume_find(dir, &step, ckpt, sizeof ckpt, &err);
+    if (found < 0)
+        return resume_failed(rd, false, "%s", err.message);
+    if (found == 0)
+        return usage_error("--resume: '%s' holds no checkpoint to resume "
+                           "from (no " NFI_RUNDIR_SNAPSHOTS "/step_N/"
+                           NFI_CHECKPOINT_STATE "; a run killed before its "
+                           "first snapshot has none): start it again with "
+                           "nfi train --config %s/" NFI_RUNDIR_CONFIG
+                           " --out %s --force", dir, dir, dir);
+    if (nfi_checkpoint_load(t, ckpt, &err) != 0)
+        return resume_failed(rd, false, "%s.  Remove %s/"
+                             NFI_CHECKPOINT_STATE " to resume from an "
+                             "earlier checkpoint if there is one, or start "
+                             "the run again with --force", err.message,
+                             ckpt);
+    if (t->step != step || step > c->steps)
+        return resume_failed(rd, false, "'%s/" NFI_CHECKPOINT_STATE "' "
+                             "records step %ld, but it lies in the folder "
+                             "of step %ld of a run of %ld steps", ckpt,
+                             t->step, step, c->steps);
+
+    /* From here on the run directory changes. */
+    char reason[128], path[4096];
+    snprintf(reason, sizeof reason, "resumed from step %ld", step);
+    if (nfi_rundir_set_status(rd, NFI_RUN_RUNNING, reason, &err) != 0)
+        return resume_failed(rd, false, "%s", err.message);
+    if (train_resume_clean(dir, &err) != 0 ||
+        nfi_rundir_file(rd, NFI_RUNDIR_METRICS, path, sizeof path,
+                        &err) != 0 ||
+        (*csvp = nfi_csv_resume(path, N_METRICS, metric_names, step, NULL,
+                                &err)) == NULL)
+        return resume_failed(rd, true, "%s", err.message);
+    return resume_metrics(c, rd, path, step, sum);
+}
+
+/* At the end of a resumed run that completed: removes the snapshots that
+ * only its interruptions caused, so that the run directory holds the
+ * files of an uninterrupted run.  A failure is only a warning: the
+ * results are all there. */
+static int resume_finish(nfi_rundir *rd, const train_config *c)
+{
+    nfi_error err;
+    if (train_resume_prune(nfi_rundir_path(rd), c->snapshot_every, c->steps,
+                           logged_files, &err) != 0) {
+        fprintf(stderr, "nfi train: warning: %s (a snapshot left from the "
+                "interruption)\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* Prepares c for --resume dir: refuses every other option (other is the
+ * first one given, or NULL), checks that dir is a run directory that
+ * can go on, and takes the options of its config.json.  Returns 0 or the
+ * exit status. */
+static int resume_prepare(train_config *c, const char *dir,
+                          const char *other)
+{
+    if (other != NULL && strcmp(other, "--force") == 0)
+        return usage_error("--resume continues a run and --force replaces "
+                           "it: give one of them");
+    if (other != NULL && strcmp(other, "--out") == 0)
+        return usage_error("--resume RUNDIR names the run directory: leave "
+                           "out --out");
+    if (other != NULL)
+        return usage_error("--resume takes no other option (%s was given): "
+                           "the run goes on exactly as its config.json "
+                           "says; to change it, start a new run with "
+                           "--config %s/" NFI_RUNDIR_CONFIG, other, dir);
+    struct stat st;
+    if (dir[0] == '\0' || stat(dir, &st) != 0)
+        return usage_error("--resume '%s': %s; give the run directory of an "
+                           "earlier nfi train", dir,
+                           dir[0] == '\0' ? "an empty path" :
+                           strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return usage_error("--resume '%s': not a directory; give the run "
+                           "directory of an earlier nfi train", dir);
+    nfi_run_status rs;
+    nfi_error err;
+    char why[NFI_STATUS_REASON_MAX + 1];
+    if (nfi_status_read(dir, &rs, why, sizeof why, &err) != 0)
+        return usage_error("--resume: '%s' is not an nfi run directory: %s",
+                           dir, err.message);
+    if (rs == NFI_RUN_COMPLETE)
+        return usage_error("--resume: the run in '%s' is complete (%s); "
+                           "there is nothing to resume.  To train longer, "
+                           "start a new run with --config %s/"
+                           NFI_RUNDIR_CONFIG " --steps N", dir, why, dir);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, NFI_RUNDIR_CONFIG);
+    nfi_json_value *root = nfi_json_parse_file(path, &err);
+    if (root == NULL)
+        return usage_error("--resume: %s", err.message);
+    const nfi_json_value *v = nfi_json_get(root, "nfi_version");
+    const char *version = NULL;
+    if (v == NULL || nfi_json_as_string(v, &version, NULL, NULL) != 0 ||
+        strcmp(version, NFI_VERSION) != 0) {
+        int rc = usage_error("--resume: '%s' was written by nfi %s and this "
+                             "is nfi " NFI_VERSION "; a run goes on bit for "
+                             "bit only under the version that started it",
+                             path, version != NULL ? version : "(unknown)");
+        nfi_json_free(root);
+        return rc;
+    }
+    nfi_json_free(root);
+    int status = load_config(c, path, "--resume");
+    if (status == 0)
+        status = set_text(c, O_OUT, dir);
+    return status;
+}
+
 int nfi_cmd_train(int argc, char **argv)
 {
-    static struct option options[O_COUNT + 4];
+    static struct option options[O_COUNT + 5];
     for (int o = 0; o < O_COUNT; o++)
         options[o] = (struct option){defs[o].flag, required_argument, NULL,
                                      o};
@@ -910,7 +1211,9 @@ int nfi_cmd_train(int argc, char **argv)
     options[O_COUNT + 1] = (struct option){"config", required_argument,
                                            NULL, OPT_CONFIG};
     options[O_COUNT + 2] = (struct option){"help", no_argument, NULL, 'h'};
-    options[O_COUNT + 3] = (struct option){NULL, 0, NULL, 0};
+    options[O_COUNT + 3] = (struct option){"resume", required_argument,
+                                           NULL, OPT_RESUME};
+    options[O_COUNT + 4] = (struct option){NULL, 0, NULL, 0};
 
     train_config c;
     memset(&c, 0, sizeof c);
@@ -919,17 +1222,25 @@ int nfi_cmd_train(int argc, char **argv)
         if (defs[o].def != NULL)
             status = set_text(&c, o, defs[o].def);
     bool force = false;
+    const char *resume = NULL;
+    char other[64] = ""; /* the first option beside --resume */
     int ch;
     optind = 1;
     opterr = 0;
     while (status == 0 &&
            (ch = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        if (other[0] == '\0' && ((ch >= 0 && ch < O_COUNT) ||
+                                  ch == OPT_FORCE || ch == OPT_CONFIG))
+            snprintf(other, sizeof other, "--%s", ch == OPT_FORCE ? "force"
+                     : ch == OPT_CONFIG ? "config" : defs[ch].flag);
         if (ch >= 0 && ch < O_COUNT) {
             status = set_text(&c, ch, optarg);
         } else if (ch == OPT_FORCE) {
             force = true;
         } else if (ch == OPT_CONFIG) {
-            status = load_config(&c, optarg);
+            status = load_config(&c, optarg, "--config");
+        } else if (ch == OPT_RESUME) {
+            resume = optarg;
         } else if (ch == 'h') {
             fputs(train_usage, stdout);
             config_free(&c);
@@ -945,10 +1256,12 @@ int nfi_cmd_train(int argc, char **argv)
     if (status == 0 && optind < argc)
         status = usage_error("unexpected argument '%s'; every setting is an "
                              "option (see 'nfi help train')", argv[optind]);
+    if (status == 0 && resume != NULL)
+        status = resume_prepare(&c, resume, other[0] ? other : NULL);
     if (status == 0)
         status = resolve(&c);
     if (status == 0)
-        status = run(&c, force);
+        status = run(&c, force, resume != NULL);
     config_free(&c);
     return status;
 }

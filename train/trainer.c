@@ -92,6 +92,13 @@ void nfi_trainer_free(nfi_trainer *t)
     t->samples = NULL;
 }
 
+double *nfi_trainer_params(nfi_trainer *t, size_t *n)
+{
+    if (n != NULL)
+        *n = t->model.n_params;
+    return t->model.params;
+}
+
 /* Share of rows whose first largest logit is the label. */
 static double accuracy(const double *logits, size_t n, size_t k,
                        const uint32_t *label)

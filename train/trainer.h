@@ -109,4 +109,10 @@ void nfi_trainer_free(nfi_trainer *t);
 int nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
                      nfi_sample_record *records, nfi_error *err);
 
+/* The parameter vector (values of the params format, in the model's
+ * layout) and its length in *n (n may be NULL).  Writing through the
+ * pointer changes the model; the checkpoint (train/checkpoint.h) reads
+ * and restores the parameters through it. */
+double *nfi_trainer_params(nfi_trainer *t, size_t *n);
+
 #endif

@@ -6,7 +6,10 @@
  *     metrics.csv     one row per logged step
  *     summary.json    results of the run
  *     snapshots/step_00000100/NAME.npy   tensors at chosen steps, with
- *                     NAME.json beside each for its format
+ *                     NAME.json beside each for its format; a training
+ *                     snapshot is also a checkpoint (train/checkpoint.h:
+ *                     params.npy, optim_m.npy, optim_v.npy, described by
+ *                     state.json, which is written last)
  *
  * The status file is two lines, "STATE\nREASON\n", where STATE is one of
  * running, interrupted, complete, failed (so `head -1 status` gives the
