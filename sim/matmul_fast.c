@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bits.h"
 #include "cpu.h"
+#include "lanes.h"
 
 /* Which arithmetic performs the operations. */
 typedef enum { KERNEL_NONE, KERNEL_BINARY32, KERNEL_BINARY64,
@@ -108,93 +108,38 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
     }
 }
 
-/* RNE with p <= 25 (nfi_fast.plain_rne), fused: each product and sum
- * is formed in binary64 and rounded to p bits by integer arithmetic on
- * its bit pattern, in the vectorisable form of the fast engine's array
- * operations.  This is the fast engine's plain RNE route (engine_fast.h:
- * a product of two p <= 25 bit significands is exact in binary64, and
- * for a sum, binary64 then p bits is an innocuous double rounding since
- * 53 >= 2p + 2) as long as every result lies in the format's normal
- * range or is an exact zero; the bit rounding is right there.  Any other
- * value (subnormal, overflow, infinity, NaN, a zero product that may
- * have underflowed) sets the row's flag, and the caller recomputes the
- * row with the general array operations. */
-typedef struct plain_consts {
-    uint64_t shift;
-    uint64_t half, parity, keep, min, above;
-} plain_consts;
-
-/* Four lanes of binary64 and of their bit patterns, with GCC's vector
- * extensions (also in Clang): the compiler emits AVX2 in the x86-64-v3
- * clone and pairs of SSE2 operations otherwise; a cast between the two
- * types reinterprets the bits. */
-typedef double v4d __attribute__((vector_size(32)));
-/* The functions taking and returning these are static and inlined, so
- * the note on their calling convention without AVX does not apply. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-typedef uint64_t v4u __attribute__((vector_size(32)));
-
-static inline __attribute__((always_inline)) v4d load4(const double *p)
-{
-    v4d v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* RNE of each lane of v to p bits by its bit pattern b: add just under
- * half a grid step plus the parity bit, clear the bits below the grid (a
- * carry moves into the exponent correctly; keep holds the sign bit,
- * which no carry reaches from a finite v in range).  Sets bits of
- * *outside unless the lane is zero or its magnitude lies in
- * [2^emin, above], where `above` is the largest magnitude whose rounding
- * stays finite in the format (the largest finite value plus just under
- * half its grid step: the tie above it rounds to even, away from it,
- * since its significand is odd).  Comparisons are the sign bits of
- * differences of numbers below 2^63. */
-static inline __attribute__((always_inline)) v4d
-plain_round(const plain_consts *pc, v4d v, v4u *outside)
-{
-    v4u b = (v4u)v, mag = b & 0x7fffffffffffffffULL;
-    v4u r = (b + pc->half + ((b >> pc->shift) & pc->parity)) & pc->keep;
-    v4u below = (mag - pc->min) >> 63, nonzero = (0 - mag) >> 63;
-    v4u over = (pc->above - mag) >> 63;
-    *outside |= (below & nonzero) | over;
-    return (v4d)r;
-}
-
+/* RNE with p <= 25, fused (sim/lanes.h): a flagged row is recomputed
+ * with the general array operations by the caller. */
 NFI_FMA_CLONES
-static uint64_t row_plain(const plain_consts *pc, size_t n, size_t w,
-                          size_t k, const double *restrict ai,
-                          const double *restrict bt,
-                          const double *restrict bias, double *restrict ci)
+static int row_plain(const nfi_lanes_rne *pc, size_t n, size_t w, size_t k,
+                     const double *restrict ai, const double *restrict bt,
+                     const double *restrict bias, double *restrict ci)
 {
-    const plain_consts c = *pc;
-    v4u outside = {0, 0, 0, 0};
+    const nfi_lanes_rne c = *pc;
+    nfi_v4u out = {0, 0, 0, 0};
     for (size_t j0 = 0; j0 < w; j0 += 8) {
-        v4d x = {ai[0], ai[0], ai[0], ai[0]};
-        v4d s0 = plain_round(&c, x * load4(bt + j0), &outside);
-        v4d s1 = plain_round(&c, x * load4(bt + j0 + 4), &outside);
+        nfi_v4d x = nfi_splat4(ai[0]);
+        nfi_v4d s0 = nfi_lanes_round(&c, x * nfi_load4(bt + j0), &out);
+        nfi_v4d s1 = nfi_lanes_round(&c, x * nfi_load4(bt + j0 + 4), &out);
         for (size_t t = 1; t < k; t++) {
             const double *row = bt + t * w + j0;
-            x = (v4d){ai[t], ai[t], ai[t], ai[t]};
-            v4d p0 = plain_round(&c, x * load4(row), &outside);
-            v4d p1 = plain_round(&c, x * load4(row + 4), &outside);
-            s0 = plain_round(&c, s0 + p0, &outside);
-            s1 = plain_round(&c, s1 + p1, &outside);
+            x = nfi_splat4(ai[t]);
+            nfi_v4d p0 = nfi_lanes_round(&c, x * nfi_load4(row), &out);
+            nfi_v4d p1 = nfi_lanes_round(&c, x * nfi_load4(row + 4), &out);
+            s0 = nfi_lanes_round(&c, s0 + p0, &out);
+            s1 = nfi_lanes_round(&c, s1 + p1, &out);
         }
         if (bias != NULL) {
-            s0 = plain_round(&c, s0 + load4(bias + j0), &outside);
-            s1 = plain_round(&c, s1 + load4(bias + j0 + 4), &outside);
+            s0 = nfi_lanes_round(&c, s0 + nfi_load4(bias + j0), &out);
+            s1 = nfi_lanes_round(&c, s1 + nfi_load4(bias + j0 + 4), &out);
         }
         double s[8];
-        memcpy(s, &s0, sizeof s0);
-        memcpy(s + 4, &s1, sizeof s1);
+        nfi_store4(s, s0);
+        nfi_store4(s + 4, s1);
         for (size_t j = 0; j < 8 && j0 + j < n; j++)
             ci[j0 + j] = s[j];
     }
-    return outside[0] | outside[1] | outside[2] | outside[3];
+    return nfi_lanes_any(out);
 }
 
 /* The fast engine's array operations; spread holds n copies of the
@@ -272,9 +217,7 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
             rows_binary64(m, n, w, k, pa, pb, pbs, c);
         } else if (kind == KERNEL_PLAIN) {
             const nfi_fast *f = &acc->fast;
-            plain_consts pc = {f->shift, f->half_minus_one, f->parity_mask,
-                               ~f->low_mask, f->min_normal_bits,
-                               f->max_finite_bits + f->half_minus_one};
+            nfi_lanes_rne pc = nfi_lanes_rne_of(f);
             for (size_t i = 0; i < m; i++) {
                 if (row_plain(&pc, n, w, k, pa + i * k, pb, pbs,
                               c + i * n) != 0)

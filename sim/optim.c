@@ -8,6 +8,9 @@
 
 #include <mpfr.h>
 
+#include "cpu.h"
+#include "lanes.h"
+
 static const char *const kind_names[] = {"sgd", "adam", "adamw"};
 
 int nfi_optim_kind_parse(const char *name, nfi_optim_kind *out,
@@ -96,6 +99,89 @@ static double constant(const nfi_arith *a, double x)
                          NFI_ROUND_RNE, 0);
 }
 
+/* Adam's constants for one step, cast as optim.h says. */
+typedef struct adam_consts {
+    double b1, b2, c1, c2, step, root, eps, lambda, decay;
+    bool l2, decoupled;
+} adam_consts;
+
+/* One element of Adam or AdamW, operation by operation as optim.h
+ * writes it: the definition, and the twin of adam_lanes. */
+static void adam_element(nfi_arith *o, nfi_arith *pa,
+                         const nfi_format *grads, const adam_consts *k,
+                         nfi_optim_state *s, double *p, const double *g,
+                         size_t i)
+{
+    const nfi_format *of = &o->fast.format, *pf = &pa->fast.format;
+    if (k->decoupled)
+        p[i] = nfi_arith_mul(pa, p[i], k->decay);
+    double d = nfi_arith_cast(o, grads, g[i]);
+    if (k->l2)
+        d = nfi_arith_add(o, d, nfi_arith_mul(o, k->lambda,
+                                              nfi_arith_cast(o, pf, p[i])));
+    s->m[i] = nfi_arith_add(o, nfi_arith_mul(o, k->b1, s->m[i]),
+                            nfi_arith_mul(o, k->c1, d));
+    s->v[i] = nfi_arith_add(o, nfi_arith_mul(o, k->b2, s->v[i]),
+                            nfi_arith_mul(o, k->c2, nfi_arith_mul(o, d, d)));
+    double denom = nfi_arith_op(o, NFI_OP_SQRT, s->v[i], 0.0, 0.0);
+    denom = nfi_arith_add(o, nfi_arith_div(o, denom, k->root), k->eps);
+    double u = nfi_arith_mul(o, k->step, nfi_arith_div(o, s->m[i], denom));
+    p[i] = nfi_arith_sub(pa, p[i], nfi_arith_cast(pa, of, u));
+}
+
+/* Adam without weight decay on four elements at a time (sim/lanes.h):
+ * the operations of adam_element in the same order, each formed in
+ * binary64 and rounded to p bits by nfi_lanes_round (RNE, p <= 25: the
+ * fast engine's plain route), or plain binary64 hardware arithmetic for
+ * IEEE binary64 (exact: the operations are binary64's own).  A block of
+ * four with a lane outside the normal range is left to adam_element.
+ * Applies when optim, params and grads share one format, in RNE on the
+ * fast engine; returns how many leading elements it updated (a multiple
+ * of four, or 0 when it does not apply). */
+NFI_FMA_CLONES
+static size_t adam_lanes(nfi_arith *o, nfi_arith *pa,
+                         const nfi_format *grads, const adam_consts *k,
+                         nfi_optim_state *s, double *p, const double *g)
+{
+    const nfi_fast *f = &o->fast;
+    bool native64 = f->native_width == 64;
+    if (o->reference || pa->reference || f->mode != NFI_ROUND_RNE ||
+        pa->fast.mode != NFI_ROUND_RNE || k->l2 || k->decoupled ||
+        !nfi_format_equal(&f->format, &pa->fast.format) ||
+        !nfi_format_equal(&f->format, grads) ||
+        !(native64 || (f->plain_rne && f->products_never_tiny)))
+        return 0;
+    const nfi_lanes_rne c = nfi_lanes_rne_of(f);
+    const nfi_v4d b1 = nfi_splat4(k->b1), b2 = nfi_splat4(k->b2);
+    const nfi_v4d c1 = nfi_splat4(k->c1), c2 = nfi_splat4(k->c2);
+    const nfi_v4d step = nfi_splat4(k->step), root = nfi_splat4(k->root);
+    const nfi_v4d eps = nfi_splat4(k->eps);
+    size_t n = s->n / 4 * 4;
+    for (size_t i = 0; i < n; i += 4) {
+        nfi_v4u out = {0, 0, 0, 0};
+#define R(x) (native64 ? (x) : nfi_lanes_round(&c, (x), &out))
+        nfi_v4d d = nfi_load4(g + i);
+        nfi_v4d m = R(R(b1 * nfi_load4(s->m + i)) + R(c1 * d));
+        nfi_v4d v = R(R(b2 * nfi_load4(s->v + i)) + R(c2 * R(d * d)));
+        nfi_v4d denom;
+        for (int l = 0; l < 4; l++)
+            denom[l] = sqrt(v[l]);
+        denom = R(R(R(denom) / root) + eps);
+        nfi_v4d u = R(step * R(m / denom));
+        nfi_v4d q = R(nfi_load4(p + i) - u);
+#undef R
+        if (nfi_lanes_any(out)) {
+            for (size_t j = i; j < i + 4; j++)
+                adam_element(o, pa, grads, k, s, p, g, j);
+            continue;
+        }
+        nfi_store4(s->m + i, m);
+        nfi_store4(s->v + i, v);
+        nfi_store4(p + i, q);
+    }
+    return n;
+}
+
 void nfi_optim_step(const nfi_optim_config *c, nfi_arith *o, nfi_arith *pa,
                     const nfi_format *grads, nfi_optim_state *s, double *p,
                     const double *g)
@@ -125,35 +211,22 @@ void nfi_optim_step(const nfi_optim_config *c, nfi_arith *o, nfi_arith *pa,
         return;
     }
 
-    double b1 = constant(o, c->beta1);
-    double b2 = constant(o, c->beta2);
-    double c1 = constant(o, 1.0 - c->beta1);
-    double c2 = constant(o, 1.0 - c->beta2);
+    adam_consts k;
+    k.b1 = constant(o, c->beta1);
+    k.b2 = constant(o, c->beta2);
+    k.c1 = constant(o, 1.0 - c->beta1);
+    k.c2 = constant(o, 1.0 - c->beta2);
     double bc1 = bias_correction(c->beta1, t);
     double bc2 = bias_correction(c->beta2, t);
-    double step = constant(o, c->lr / bc1);
-    double root = constant(o, sqrt(bc2));
-    double eps = constant(o, c->eps);
-    bool l2 = c->kind == NFI_OPTIM_ADAM && c->weight_decay != 0;
-    bool decoupled = c->kind == NFI_OPTIM_ADAMW && c->weight_decay != 0;
-    double decay = constant(pa, 1.0 - c->lr * c->weight_decay);
+    k.step = constant(o, c->lr / bc1);
+    k.root = constant(o, sqrt(bc2));
+    k.eps = constant(o, c->eps);
+    k.lambda = lambda;
+    k.l2 = c->kind == NFI_OPTIM_ADAM && c->weight_decay != 0;
+    k.decoupled = c->kind == NFI_OPTIM_ADAMW && c->weight_decay != 0;
+    k.decay = constant(pa, 1.0 - c->lr * c->weight_decay);
 
-    for (size_t i = 0; i < s->n; i++) {
-        if (decoupled)
-            p[i] = nfi_arith_mul(pa, p[i], decay);
-        double d = nfi_arith_cast(o, grads, g[i]);
-        if (l2)
-            d = nfi_arith_add(o, d, nfi_arith_mul(o, lambda,
-                                                  nfi_arith_cast(o, pf,
-                                                                 p[i])));
-        s->m[i] = nfi_arith_add(o, nfi_arith_mul(o, b1, s->m[i]),
-                                nfi_arith_mul(o, c1, d));
-        s->v[i] = nfi_arith_add(o, nfi_arith_mul(o, b2, s->v[i]),
-                                nfi_arith_mul(o, c2,
-                                              nfi_arith_mul(o, d, d)));
-        double denom = nfi_arith_op(o, NFI_OP_SQRT, s->v[i], 0.0, 0.0);
-        denom = nfi_arith_add(o, nfi_arith_div(o, denom, root), eps);
-        double u = nfi_arith_mul(o, step, nfi_arith_div(o, s->m[i], denom));
-        p[i] = nfi_arith_sub(pa, p[i], nfi_arith_cast(pa, of, u));
-    }
+    size_t done = adam_lanes(o, pa, grads, &k, s, p, g);
+    for (size_t i = done; i < s->n; i++)
+        adam_element(o, pa, grads, &k, s, p, g, i);
 }
