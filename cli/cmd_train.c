@@ -1,4 +1,5 @@
-/* nfi train: trains the MLP on a modular task and writes a run directory.
+/* nfi train: trains a model (mlp or ufm) on a task (modular arithmetic,
+ * Gaussian classes, IDX images) and writes a run directory.
  *
  * Every option is kept as the text it was given until all of them are
  * known, so that --config can fill them from a config.json and the
@@ -33,24 +34,27 @@
 #include "trace/npy.h"
 #include "trace/rundir.h"
 #include "train_resume.h"
+#include "train_setup.h"
 #include "trainer.h"
 
 static const char train_usage[] =
 "Usage: nfi train [OPTIONS] --out RUNDIR\n"
 "       nfi train --resume RUNDIR\n"
 "\n"
-"Trains an MLP on a modular arithmetic task with every operation rounded\n"
-"into the chosen formats, on the whole training set as one batch, and\n"
-"writes the run directory RUNDIR:\n"
+"Trains a model (an MLP, or the unconstrained features model) on a task\n"
+"(modular arithmetic, Gaussian classes, IDX images) with every operation\n"
+"rounded into the chosen formats, on the whole training set as one batch,\n"
+"and writes the run directory RUNDIR:\n"
 "  status             running, complete, failed or interrupted, and why\n"
 "  config.json        every option, the format of each role, the engine,\n"
 "                     the nfi version; --config reads it back\n"
 "  metrics.csv        one row per logged step (the measurements of\n"
 "                     train/trainer.h; exact binary64 values)\n"
 "  snapshots/step_N/  the parameters after N updates, one .npy per tensor\n"
-"                     (W1 b1 [W2 b2 ...] Wc [bc], PyTorch nn.Linear\n"
-"                     layout: weights (out, in)), NAME.json beside each\n"
-"                     with its nfi format; at logged steps also\n"
+"                     (mlp: W1 b1 [W2 b2 ...] Wc [bc], PyTorch nn.Linear\n"
+"                     layout: weights (out, in); ufm: H (n_train, d),\n"
+"                     W (K, d) [b]), NAME.json beside each with its nfi\n"
+"                     format; at logged steps also\n"
 "                     samples.npy, (n_train, 4) float64 with columns\n"
 "                     margin, z_y, absorbed (0 or 1), residual_mass of\n"
 "                     each training sample in the forward pass of step N\n"
@@ -67,12 +71,27 @@ static const char train_usage[] =
 "are logged at step 1, every --log-every steps and at the last step.\n"
 "\n"
 "Options (defaults in brackets):\n"
-"  --task OP            add, sub, mul or div: (a OP b) mod P [div]\n"
-"  --modulus P          the modulus P, prime for div [23]\n"
-"  --train-frac F       share of the pairs used for training [0.5]\n"
-"  --model NAME         mlp (the only model) [mlp]\n"
-"  --hidden H           hidden width [128]\n"
-"  --layers L           hidden layers, 1 to 8 [1]\n"
+"  --task NAME          add, sub, mul or div: (a OP b) mod P, one-hot\n"
+"                       inputs; gaussian: Gaussian classes; idx: images\n"
+"                       and labels from IDX files; fashion-mnist: the\n"
+"                       training files of Debian's dataset-fashion-mnist\n"
+"                       [div]\n"
+"  --modulus P          modular tasks: the modulus P, prime for div [23]\n"
+"  --classes K          gaussian: classes [10]\n"
+"  --per-class N        gaussian: samples per class [50]\n"
+"  --input-dim D        gaussian: dimension of the inputs (the mlp's input\n"
+"                       width; the ufm reads only the labels) [32]\n"
+"  --mean-std X         gaussian: std. deviation of the class means [1]\n"
+"  --noise-std X        gaussian: std. deviation of the noise [1]\n"
+"  --images FILE        idx: the images, IDX unsigned bytes (gzip or not)\n"
+"  --labels FILE        idx: the labels, IDX integers; K = max label + 1\n"
+"  --subset N           idx, fashion-mnist: the first N samples [1000]\n"
+"  --train-frac F       share of the samples used for training; the rest\n"
+"                       is the test set (a shuffle keyed by --seed) [0.5]\n"
+"  --model NAME         mlp, or ufm: every training sample owns a\n"
+"                       trainable feature vector (no test accuracy) [mlp]\n"
+"  --hidden H           mlp: hidden width; ufm: feature width d [128]\n"
+"  --layers L           mlp: hidden layers, 1 to 8 [1]\n"
 "  --classifier-bias on|off   a bias in the classifier [off]\n"
 "  --optimizer NAME     sgd, adam or adamw [adam]\n"
 "  --lr X               learning rate [1e-2]\n"
@@ -91,8 +110,8 @@ static const char train_usage[] =
 "                       [logsoftmax]\n"
 "  --order ORDER        summation order: sequential, pairwise,\n"
 "                       blocked:B, lanes:L, exact [sequential]\n"
-"  --seed S             split, initialisation, stochastic rounding;\n"
-"                       decimal, or hexadecimal with 0x [0]\n"
+"  --seed S             split, Gaussian data, initialisation, stochastic\n"
+"                       rounding; decimal, or hexadecimal with 0x [0]\n"
 "  --log-every N        steps between metrics rows [100]\n"
 "  --snapshot-every N   steps between snapshots; 0: the final one only [0]\n"
 "  --out RUNDIR         the run directory (required)\n"
@@ -106,6 +125,15 @@ static const char train_usage[] =
 "                       given after --config override it, those before it\n"
 "                       are overridden\n"
 "  -h, --help           this text\n"
+"\n"
+"Task options are accepted for their own tasks and model options for\n"
+"their own model (the ufm reads only the labels of a task's samples,\n"
+"whose data are made in full all the same); one given on the command\n"
+"line for another task or model is refused (exit status 2); when such\n"
+"an option comes from --config or the defaults it is recorded in\n"
+"config.json and has no effect.\n"
+"Real inputs are rounded once, to nearest, into the activations format:\n"
+"Gaussian values from binary64, IDX bytes v as the exact v/255.\n"
 "\n"
 "Snapshots are taken every --snapshot-every steps, at the last step and\n"
 "at the step where a run stops.  On a terminal a progress line is shown\n"
@@ -135,7 +163,9 @@ static const char train_usage[] =
 
 /* The options, in the order config.json lists them. */
 enum {
-    O_TASK, O_MODULUS, O_TRAIN_FRAC, O_MODEL, O_HIDDEN, O_LAYERS,
+    O_TASK, O_MODULUS, O_CLASSES, O_PER_CLASS, O_INPUT_DIM, O_MEAN_STD,
+    O_NOISE_STD, O_IMAGES, O_LABELS, O_SUBSET, O_TRAIN_FRAC, O_MODEL,
+    O_HIDDEN, O_LAYERS,
     O_CLASSIFIER_BIAS, O_OPTIMIZER, O_LR, O_BETA1, O_BETA2, O_EPS,
     O_WEIGHT_DECAY, O_MOMENTUM, O_STEPS, O_FORMAT, O_POLICY, O_ROUND,
     O_ENGINE, O_SCHEME, O_ORDER, O_SEED, O_LOG_EVERY, O_SNAPSHOT_EVERY,
@@ -154,6 +184,14 @@ typedef struct opt_def {
 static const opt_def defs[O_COUNT] = {
     [O_TASK] = {"task", "task", K_STR, "div"},
     [O_MODULUS] = {"modulus", "modulus", K_INT, "23"},
+    [O_CLASSES] = {"classes", "classes", K_INT, "10"},
+    [O_PER_CLASS] = {"per-class", "per_class", K_INT, "50"},
+    [O_INPUT_DIM] = {"input-dim", "input_dim", K_INT, "32"},
+    [O_MEAN_STD] = {"mean-std", "mean_std", K_REAL, "1"},
+    [O_NOISE_STD] = {"noise-std", "noise_std", K_REAL, "1"},
+    [O_IMAGES] = {"images", "images", K_STR, ""},
+    [O_LABELS] = {"labels", "labels", K_STR, ""},
+    [O_SUBSET] = {"subset", "subset", K_INT, "1000"},
     [O_TRAIN_FRAC] = {"train-frac", "train_frac", K_REAL, "0.5"},
     [O_MODEL] = {"model", "model", K_STR, "mlp"},
     [O_HIDDEN] = {"hidden", "hidden", K_INT, "128"},
@@ -187,6 +225,11 @@ static const opt_def defs[O_COUNT] = {
 /* The resolved configuration. */
 typedef struct train_config {
     char *text[O_COUNT];   /* malloc'ed copies; NULL for unset */
+    bool given[O_COUNT];   /* set on the command line, not by --config */
+    nfi_task_config task;
+    nfi_model_kind model;
+    size_t n_train, n_test;
+    const char *images, *labels; /* the IDX files read, or NULL */
     long modulus, hidden, layers, steps, log_every, snapshot_every;
     double train_frac;
     uint64_t seed;
@@ -265,6 +308,7 @@ static int load_config(train_config *c, const char *path, const char *flag)
         }
         if (status == 0)
             status = set_text(c, o, s);
+        c->given[o] = false;
     }
 done:
     nfi_json_free(root);
@@ -295,6 +339,98 @@ static int parse_real(const char *flag, const char *s, double *out)
     return 0;
 }
 
+/* Where an option applies: tasks (bits of nfi_task_kind; 0 for all)
+ * and models (NFI_MODEL_MLP, or -1 for all). */
+typedef struct opt_scope {
+    int o;
+    unsigned tasks;
+    int model;
+} opt_scope;
+
+#define T_MOD (1u << NFI_TASK_MODULAR)
+#define T_GAUSS (1u << NFI_TASK_GAUSSIAN)
+#define T_IDX (1u << NFI_TASK_IDX)
+#define T_FASHION (1u << NFI_TASK_FASHION_MNIST)
+
+static const opt_scope scopes[] = {
+    {O_MODULUS, T_MOD, -1},
+    {O_CLASSES, T_GAUSS, -1},
+    {O_PER_CLASS, T_GAUSS, -1},
+    {O_INPUT_DIM, T_GAUSS, -1},
+    {O_MEAN_STD, T_GAUSS, -1},
+    {O_NOISE_STD, T_GAUSS, -1},
+    {O_IMAGES, T_IDX, -1},
+    {O_LABELS, T_IDX, -1},
+    {O_SUBSET, T_IDX | T_FASHION, -1},
+    {O_LAYERS, 0, NFI_MODEL_MLP},
+};
+
+static const char *task_list(unsigned tasks)
+{
+    switch (tasks) {
+    case T_MOD: return "the modular tasks (add, sub, mul, div)";
+    case T_GAUSS: return "--task gaussian";
+    case T_IDX: return "--task idx";
+    default: return "--task idx and --task fashion-mnist";
+    }
+}
+
+/* The task, the model and the task's own options; refuses an option of
+ * another task or model given on the command line. */
+static int resolve_task(train_config *c)
+{
+    nfi_error err;
+    const char *const *t = (const char *const *)c->text;
+    nfi_task_config *tc = &c->task;
+    memset(tc, 0, sizeof *tc);
+    if (nfi_task_parse(t[O_TASK], tc, &err) != 0)
+        return usage_error("--task: %s", err.message);
+    c->op = tc->op;
+    if (nfi_model_kind_parse(t[O_MODEL], &c->model, &err) != 0)
+        return usage_error("--model: %s", err.message);
+    for (size_t i = 0; i < sizeof scopes / sizeof scopes[0]; i++) {
+        const opt_scope *sc = &scopes[i];
+        if (!c->given[sc->o])
+            continue;
+        if (sc->tasks != 0 && (sc->tasks & (1u << tc->kind)) == 0)
+            return usage_error("--%s applies to %s, not to --task %s; "
+                               "leave it out", defs[sc->o].flag,
+                               task_list(sc->tasks), t[O_TASK]);
+        if (sc->model >= 0 && (int)c->model != sc->model)
+            return usage_error("--%s applies to --model %s, not to --model "
+                               "%s%s; leave it out", defs[sc->o].flag,
+                               nfi_model_kind_name(
+                                   (nfi_model_kind)sc->model),
+                               t[O_MODEL], c->model == NFI_MODEL_UFM ?
+                               " (a ufm has no hidden layers)" : "");
+    }
+    long classes = 0, per_class = 0, input_dim = 0, subset = 0;
+    int rc;
+    if ((rc = parse_long("classes", t[O_CLASSES], 2, NFI_TASK_MAX_CLASSES,
+                         &classes)) ||
+        (rc = parse_long("per-class", t[O_PER_CLASS], 1, 1L << 30,
+                         &per_class)) ||
+        (rc = parse_long("input-dim", t[O_INPUT_DIM], 1, 1L << 24,
+                         &input_dim)) ||
+        (rc = parse_long("subset", t[O_SUBSET], 1, UINT32_MAX, &subset)) ||
+        (rc = parse_real("mean-std", t[O_MEAN_STD], &tc->mean_std)) ||
+        (rc = parse_real("noise-std", t[O_NOISE_STD], &tc->noise_std)))
+        return rc;
+    if (!(isfinite(tc->mean_std) && tc->mean_std >= 0))
+        return usage_error("--mean-std '%s' must be a finite number >= 0",
+                           t[O_MEAN_STD]);
+    if (!(isfinite(tc->noise_std) && tc->noise_std >= 0))
+        return usage_error("--noise-std '%s' must be a finite number >= 0",
+                           t[O_NOISE_STD]);
+    tc->classes = (size_t)classes;
+    tc->per_class = (size_t)per_class;
+    tc->input_dim = (size_t)input_dim;
+    tc->subset = (size_t)subset;
+    tc->images = t[O_IMAGES];
+    tc->labels = t[O_LABELS];
+    return 0;
+}
+
 /* Checks and converts every option; returns 0 or the exit status. */
 static int resolve(train_config *c)
 {
@@ -305,12 +441,9 @@ static int resolve(train_config *c)
             return usage_error("--%s is required (see 'nfi help train')",
                                defs[o].flag);
 
-    if (nfi_modular_op_parse(t[O_TASK], &c->op, &err) != 0)
-        return usage_error("--task: %s", err.message);
-    if (strcmp(t[O_MODEL], "mlp") != 0)
-        return usage_error("--model '%s': the only model is mlp",
-                           t[O_MODEL]);
     int rc;
+    if ((rc = resolve_task(c)) != 0)
+        return rc;
     if ((rc = parse_long("modulus", t[O_MODULUS], 0, NFI_MODULAR_P_MAX,
                          &c->modulus)) ||
         (rc = parse_long("hidden", t[O_HIDDEN], 1, 1L << 20,
@@ -404,6 +537,10 @@ static int resolve(train_config *c)
     sp->hidden = (size_t)c->hidden;
     sp->layers = (size_t)c->layers;
     sp->seed = c->seed;
+    sp->model = c->model;
+    c->task.modulus = c->modulus;
+    c->task.train_frac = c->train_frac;
+    c->task.seed = c->seed;
     return 0;
 }
 
@@ -539,7 +676,19 @@ static int write_config(nfi_rundir *rd, const train_config *c,
     nfi_json_key(j, "optimizer");
     nfi_json_string(j, nfi_optim_kind_name(c->spec.optim.kind));
     nfi_json_key(j, "task");
-    nfi_json_string(j, nfi_modular_op_name(c->op));
+    nfi_json_string(j, nfi_task_name(&c->task));
+    nfi_json_key(j, "model");
+    nfi_json_string(j, nfi_model_kind_name(c->spec.model));
+    nfi_json_key(j, "n_train");
+    nfi_json_uint(j, c->n_train);
+    nfi_json_key(j, "n_test");
+    nfi_json_uint(j, c->n_test);
+    if (c->images != NULL) {
+        nfi_json_key(j, "images");
+        nfi_json_string(j, c->images);
+        nfi_json_key(j, "labels");
+        nfi_json_string(j, c->labels);
+    }
     nfi_json_key(j, "seed");
     nfi_json_uint(j, c->seed);
     nfi_json_key(j, "input_width");
@@ -602,6 +751,26 @@ static int write_tensor(nfi_rundir *rd, long step, const char *name,
     return rc;
 }
 
+/* The ufm's tensors: H (N, d), W (K, d), b (K). */
+static int write_ufm_snapshot(nfi_rundir *rd, const nfi_trainer *t,
+                              const char *format, nfi_error *err)
+{
+    const nfi_ufm *u = &t->ufm;
+    size_t hshape[2] = {u->n, u->d}, wshape[2] = {u->classes, u->d};
+    if (write_tensor(rd, t->step, "H", 2, hshape, u->params + u->offset_h,
+                     format, "params", "the feature vector of each "
+                     "training sample, in the order of the split",
+                     err) != 0 ||
+        write_tensor(rd, t->step, "W", 2, wshape, u->params + u->offset_w,
+                     format, "params", NULL, err) != 0)
+        return -1;
+    if (!u->bias)
+        return 0;
+    return write_tensor(rd, t->step, "b", 1, &u->classes,
+                        u->params + u->offset_b, format, "params", NULL,
+                        err);
+}
+
 static int write_snapshot(nfi_rundir *rd, const nfi_trainer *t,
                           nfi_error *err)
 {
@@ -609,6 +778,8 @@ static int write_snapshot(nfi_rundir *rd, const nfi_trainer *t,
     char format[256];
     nfi_format_spell(&t->spec.policy.format[NFI_ROLE_PARAMS], format,
                      sizeof format);
+    if (t->spec.model == NFI_MODEL_UFM)
+        return write_ufm_snapshot(rd, t, format, err);
     for (size_t l = 0; l <= m->layers; l++) {
         bool last = l == m->layers;
         size_t out = last ? m->classes : m->hidden;
@@ -786,34 +957,18 @@ static int run(train_config *c, bool force, bool resume)
 {
     nfi_error err;
     bool tty = isatty(2);
-    nfi_modular_task task;
-    if (nfi_modular_task_init(&task, c->op, c->modulus, &err) != 0)
-        return usage_error("--modulus: %s", err.message);
-    nfi_modular_split split;
-    if (nfi_modular_split_make(&split, &task, c->train_frac, c->seed,
-                               &err) != 0) {
-        return usage_error("--train-frac: %s", err.message);
-    }
-    size_t n_all = split.n_train + split.n_test;
-    uint32_t *idx = malloc(3 * n_all * sizeof *idx);
-    if (idx == NULL) {
-        nfi_modular_split_free(&split);
-        fputs("nfi train: out of memory\n", stderr);
-        return 1;
-    }
-    for (size_t i = 0; i < n_all; i++) {
-        const nfi_modular_sample *s = i < split.n_train ?
-            &split.train[i] : &split.test[i - split.n_train];
-        idx[i] = s->a;
-        idx[n_all + i] = s->b;
-        idx[2 * n_all + i] = s->label;
-    }
-    nfi_samples train = {split.n_train, idx, idx + n_all, idx + 2 * n_all};
-    nfi_samples test = {split.n_test, idx + split.n_train,
-                        idx + n_all + split.n_train,
-                        idx + 2 * n_all + split.n_train};
-    c->spec.input_width = 2 * (size_t)task.p;
-    c->spec.classes = task.p;
+    nfi_task_data data;
+    const char *flag = "task";
+    if (nfi_task_data_make(&c->task,
+                           &c->spec.policy.format[NFI_ROLE_ACTIVATIONS],
+                           &data, &flag, &err) != 0)
+        return usage_error("--%s: %s", flag, err.message);
+    c->spec.input_width = data.input_width;
+    c->spec.classes = data.classes;
+    c->n_train = data.n_train;
+    c->n_test = data.n_test;
+    c->images = data.images;
+    c->labels = data.labels;
 
     int status = 0;
     nfi_trainer t;
@@ -821,14 +976,13 @@ static int run(train_config *c, bool force, bool resume)
     nfi_csv_writer *csv = NULL;
     nfi_sample_record *rec = NULL;
     double *buf = NULL;
-    if (nfi_trainer_init(&t, &c->spec, train, test, &err) != 0) {
+    if (nfi_task_trainer_init(&t, &c->spec, &data, &err) != 0) {
         status = usage_error("%s", err.message);
-        nfi_modular_split_free(&split);
-        free(idx);
+        nfi_task_data_free(&data);
         return status;
     }
-    rec = malloc(split.n_train * sizeof *rec);
-    buf = malloc(4 * split.n_train * sizeof *buf);
+    rec = malloc(data.n_train * sizeof *rec);
+    buf = malloc(4 * data.n_train * sizeof *buf);
     if (rec == NULL || buf == NULL) {
         snprintf(err.message, sizeof err.message, "out of memory");
         status = 1;
@@ -881,7 +1035,7 @@ started:;
         }
         if (logged) {
             if (write_row(csv, &m, &err) != 0 ||
-                write_samples(rd, m.step, rec, split.n_train, buf,
+                write_samples(rd, m.step, rec, data.n_train, buf,
                               &err) != 0) {
                 status = 1;
                 break;
@@ -980,8 +1134,7 @@ out:
     nfi_csv_close(csv, NULL);
     nfi_rundir_close(rd);
     nfi_trainer_free(&t);
-    nfi_modular_split_free(&split);
-    free(idx);
+    nfi_task_data_free(&data);
     return status;
 }
 
@@ -1235,6 +1388,7 @@ int nfi_cmd_train(int argc, char **argv)
                      : ch == OPT_CONFIG ? "config" : defs[ch].flag);
         if (ch >= 0 && ch < O_COUNT) {
             status = set_text(&c, ch, optarg);
+            c.given[ch] = true;
         } else if (ch == OPT_FORCE) {
             force = true;
         } else if (ch == OPT_CONFIG) {

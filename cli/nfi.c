@@ -22,7 +22,7 @@ static const char usage[] =
 "  format SPEC...     constants of formats (largest, smallest, epsilon...)\n"
 "  arith              evaluate operations in a format, one result per line\n"
 "  demo               a tour: formats, rounding modes, softmax absorption\n"
-"  train              train an MLP on a modular task, write a run directory\n"
+"  train              train a model (mlp, ufm) on a task, write a run dir\n"
 "  help [COMMAND]     this text, or the help of a command\n"
 "  version            the version\n"
 "\n"

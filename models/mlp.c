@@ -129,12 +129,22 @@ void nfi_mlp_one_hot(nfi_mlp_cache *c, const nfi_mlp *m, const uint32_t *a,
                      const uint32_t *b)
 {
     size_t p = m->in / 2;
+    c->real_inputs = false;
     memset(c->x, 0, c->n * m->in * sizeof *c->x);
     for (size_t i = 0; i < c->n; i++) {
         c->x[i * m->in + a[i]] = 1.0;
         c->x[i * m->in + p + b[i]] = 1.0;
     }
-    c->one_hot = true;
+}
+
+void nfi_mlp_real_inputs(nfi_mlp_cache *c, const nfi_mlp *m,
+                         const nfi_roles *r, const double *x)
+{
+    const nfi_format *acts = &r->arith[NFI_ROLE_ACTIVATIONS].fast.format;
+    c->real_inputs = true;
+    for (size_t i = 0; i < c->n * m->in; i++)
+        c->x[i] = nfi_mpfr_op_d(NFI_OP_CVT, x[i], 0.0, 0.0, acts,
+                                NFI_ROUND_RNE, 0);
 }
 
 int nfi_mlp_forward(const nfi_mlp *m, nfi_roles *r, nfi_mlp_cache *c)
@@ -143,14 +153,15 @@ int nfi_mlp_forward(const nfi_mlp *m, nfi_roles *r, nfi_mlp_cache *c)
     const nfi_format *params = &r->arith[NFI_ROLE_PARAMS].fast.format;
     const nfi_format *acts = &r->arith[NFI_ROLE_ACTIVATIONS].fast.format;
     const double *input = c->x;
-    const nfi_format *input_format = NULL; /* 0 and 1: in every format */
+    /* One-hot: 0 and 1, in every format */
+    const nfi_format *input_format = c->real_inputs ? acts : NULL;
     size_t width = m->in;
     int status = 0;
     for (size_t l = 0; l < m->layers && status == 0; l++) {
         nfi_matrix_view x = {input, (ptrdiff_t)width, 1, input_format};
         nfi_matrix_view w = {m->params + m->offset_w[l], (ptrdiff_t)width,
                              1, params};
-        if (l == 0 && c->one_hot)
+        if (l == 0 && !c->real_inputs)
             status = nfi_onehot_forward(acc,
                                         &r->arith[NFI_ROLE_ACTIVATIONS],
                                         &r->order, c->n, m->hidden, width,
@@ -214,8 +225,8 @@ int nfi_mlp_backward(const nfi_mlp *m, nfi_roles *r,
         /* weight gradient dW[o][i] = sum_s d[s][o] x[s][i] */
         nfi_matrix_view dt = {d, 1, (ptrdiff_t)out, NULL};
         nfi_matrix_view xt = {input, 1, (ptrdiff_t)width,
-                              l == 0 ? NULL : acts};
-        int status = l == 0 && c->one_hot
+                              l == 0 && !c->real_inputs ? NULL : acts};
+        int status = l == 0 && !c->real_inputs
             ? nfi_onehot_weight_grad(acc, grads, &r->order, n, out, width,
                                      d, input, grad + m->offset_w[l])
             : nfi_matmul(acc, grads, &r->order, out, width, n, dt, xt, NULL,

@@ -7,6 +7,14 @@
  * weights (out, in) row-major, then the bias (out).  Layout in `params`:
  * W1, b1, W2, b2, ..., Wc[, bc].
  *
+ * Inputs.  One-hot pairs (nfi_mlp_one_hot) hold 0 and 1, values of every
+ * format, so the first layer reads them as they are, with no cast.  Real
+ * input vectors (nfi_mlp_real_inputs) are values of the activations
+ * format: they are rounded into it once, when they are set (to nearest,
+ * ties to even, whatever the run's rounding mode, taking no stochastic
+ * index): a rounding of the data, done before training.  The first layer
+ * then casts them into the accum format like any activation.
+ *
  * Rounding under the policy: each linear layer casts its operands (inputs,
  * weights, bias) into the accum format where their formats differ, forms
  * its dot products there (products rounded into it, summed in the
@@ -72,8 +80,10 @@ void nfi_mlp_init_params(nfi_mlp *m, nfi_roles *r, uint64_t seed);
 typedef struct nfi_mlp_cache {
     size_t n;
     double *x;             /* (n, in), the inputs */
-    bool one_hot;          /* x holds only zeros and ones: the first
-                              layer runs as a gather (models/onehot.h) */
+    bool real_inputs;      /* x holds real vectors (activations format),
+                              not one-hot pairs; with one-hot pairs the
+                              first layer runs as a gather
+                              (models/onehot.h) */
     double *h[NFI_MLP_MAX_LAYERS]; /* (n, H) after ReLU, per layer */
     double *z[NFI_MLP_MAX_LAYERS]; /* (n, H) before ReLU */
     double *logits;        /* (n, K) */
@@ -86,6 +96,12 @@ void nfi_mlp_cache_free(nfi_mlp_cache *c);
 /* Fills c->x with one-hot(a_i) ++ one-hot(b_i) (in = 2P, a, b < P). */
 void nfi_mlp_one_hot(nfi_mlp_cache *c, const nfi_mlp *m, const uint32_t *a,
                      const uint32_t *b);
+
+/* Fills c->x with the real vectors x (n, in, row-major, binary64
+ * values), each rounded to nearest (ties to even) into the activations
+ * format of r, and marks them as values of that format. */
+void nfi_mlp_real_inputs(nfi_mlp_cache *c, const nfi_mlp *m,
+                         const nfi_roles *r, const double *x);
 
 /* Forward pass on c->x; the logits land in c->logits.  Returns 0, or -1
  * when memory for the casts between roles runs out. */

@@ -1,8 +1,18 @@
-/* nfi: the training step of the MLP on a fixed (full) batch, with the
+/* nfi: the training step of a model on a fixed (full) batch, with the
  * per-step measurements of the absorption mechanism.
  *
+ * Models (spec.model): the MLP (models/mlp.h) on one-hot pairs (samples
+ * given as operand indices a, b: nfi_trainer_init) or on real input
+ * vectors (rows x of width spec.input_width: nfi_trainer_init_real;
+ * binary64 values, rounded once to nearest into the activations format
+ * when the trainer is made, a rounding of the data; see mlp.h); or the
+ * unconstrained features model (models/ufm.h), whose N feature vectors
+ * are parameters of width spec.hidden, one per training sample: it reads
+ * only the labels of the samples (either init function will do), and
+ * has no features for the test set.
+ *
  * Each step, on the training set as one batch of N samples:
- *   1. forward pass (models/mlp.h) to the logits;
+ *   1. forward pass (models/mlp.h or models/ufm.h) to the logits;
  *   2. cross-entropy per sample in the chosen scheme (sim/softmax_ce.h),
  *      giving the loss terms, the logit gradients and the diagnostics;
  *      the loss is sum(loss terms) in the reduction order, divided by N,
@@ -18,6 +28,8 @@
  *   loss            the mean loss as computed (logits format)
  *   train_acc       share of samples whose largest logit (the first, in a
  *                   tie) is the label; test_acc the same on the test set
+ *                   (NaN when the test set is empty, and always under the
+ *                   ufm, which has no features for it)
  *   absorbed_frac   share of samples whose computed correct-class logit
  *                   gradient is exactly 0
  *   underflow_frac  share whose wrong-class gradients are all 0 as well
@@ -27,8 +39,11 @@
  *   residual_mass   mean over absorbed samples of their residual mass
  *                   (0 when none is absorbed)
  *   margin_*        min, mean, max over samples of z_y - max_{j!=y} z_j
- *   w_mean_norm     |(1/K) sum_k w_k|, w_k the classifier rows
- *   feat_mean_norm  |(1/N) sum_i h_i|, h_i the penultimate features
+ *   w_mean_norm     |(1/K) sum_k w_k|, w_k the classifier rows (the
+ *                   mlp's Wc, the ufm's W)
+ *   feat_mean_norm  |(1/N) sum_i h_i|, h_i the penultimate features (the
+ *                   mlp's last hidden activations in the forward pass,
+ *                   the ufm's rows of H before the update)
  *   w_norm          Frobenius norm of the classifier weights
  *   param_norm      norm of all parameters
  *   update_norm     norm of the change of all parameters in this step
@@ -44,14 +59,30 @@
 
 #include "error.h"
 #include "mlp.h"
+#include "ufm.h"
 #include "optim.h"
 #include "policy.h"
 #include "reduce.h"
 #include "softmax_ce.h"
 
+typedef enum nfi_model_kind {
+    NFI_MODEL_MLP,        /* 0: a zeroed spec is an mlp */
+    NFI_MODEL_UFM
+} nfi_model_kind;
+
+/* "mlp" or "ufm"; "?" for a value outside the enumeration. */
+const char *nfi_model_kind_name(nfi_model_kind kind);
+/* Reads "mlp" or "ufm".  Returns 0, or -1 with an error naming the text
+ * and the models. */
+int nfi_model_kind_parse(const char *name, nfi_model_kind *out,
+                         nfi_error *err);
+
 typedef struct nfi_train_spec {
-    size_t input_width;   /* 2P for modular tasks (one-hot pairs) */
-    size_t hidden, layers, classes;
+    size_t input_width;   /* mlp: 2P for one-hot pairs (modular tasks), the
+                             vector width for real inputs; ufm: unused */
+    size_t hidden;        /* mlp: hidden width; ufm: feature width d */
+    size_t layers;        /* mlp: hidden layers; ufm: unused */
+    size_t classes;
     bool classifier_bias;
     nfi_policy policy;
     nfi_round mode;
@@ -60,6 +91,7 @@ typedef struct nfi_train_spec {
     nfi_optim_config optim;
     uint64_t seed;        /* initialisation and stochastic rounding */
     bool reference;       /* every operation on the MPFR engine */
+    nfi_model_kind model; /* mlp or ufm */
 } nfi_train_spec;
 
 /* Samples as operand indices and labels (one-hot inputs). */
@@ -67,6 +99,14 @@ typedef struct nfi_samples {
     size_t n;
     const uint32_t *a, *b, *label;
 } nfi_samples;
+
+/* Samples as real input vectors and labels: x holds n rows of
+ * input_width finite binary64 values, row-major. */
+typedef struct nfi_real_samples {
+    size_t n;
+    const double *x;
+    const uint32_t *label;
+} nfi_real_samples;
 
 typedef struct nfi_step_metrics {
     long step;
@@ -85,21 +125,34 @@ typedef struct nfi_sample_record {
 
 typedef struct nfi_trainer {
     nfi_train_spec spec;
-    nfi_mlp model;
+    nfi_mlp model;        /* the mlp (spec.model == NFI_MODEL_MLP) */
+    nfi_ufm ufm;          /* the ufm (spec.model == NFI_MODEL_UFM) */
     nfi_roles roles;
     nfi_optim_state optim;
-    nfi_samples train, test;
-    nfi_mlp_cache train_cache, test_cache;
+    nfi_samples train, test; /* labels; a and b for one-hot inputs */
+    nfi_mlp_cache train_cache, test_cache; /* mlp only */
+    double *logits;       /* ufm: (N, K) */
     double *dlogits, *grad, *scratch, *before;
     nfi_ce_sample *samples;
     long step;            /* updates applied */
 } nfi_trainer;
 
 /* Builds the model, initialises it from spec->seed and prepares the
- * batches.  Returns 0, or -1 with an error (bad sizes, labels or
- * operands out of range, bad hyperparameters, out of memory). */
+ * batches: one-hot pairs for the mlp (input_width = 2P), labels only for
+ * the ufm (a and b are then not read and may be NULL).  The trainer
+ * keeps the label pointers, which must outlive it.  Returns 0, or -1
+ * with an error (bad sizes, labels or operands out of range, bad
+ * hyperparameters, out of memory). */
 int nfi_trainer_init(nfi_trainer *t, const nfi_train_spec *spec,
                      nfi_samples train, nfi_samples test, nfi_error *err);
+
+/* The same with real input vectors of width spec->input_width for the
+ * mlp, copied and rounded once to nearest into the activations format
+ * (models/mlp.h); the ufm reads the labels only (x is then not read and
+ * may be NULL).  Errors as above, and inputs that are not finite. */
+int nfi_trainer_init_real(nfi_trainer *t, const nfi_train_spec *spec,
+                          nfi_real_samples train, nfi_real_samples test,
+                          nfi_error *err);
 void nfi_trainer_free(nfi_trainer *t);
 
 /* Performs one step.  When metrics is not NULL, fills it (the test set
@@ -109,10 +162,11 @@ void nfi_trainer_free(nfi_trainer *t);
 int nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
                      nfi_sample_record *records, nfi_error *err);
 
-/* The parameter vector (values of the params format, in the model's
- * layout) and its length in *n (n may be NULL).  Writing through the
- * pointer changes the model; the checkpoint (train/checkpoint.h) reads
- * and restores the parameters through it. */
+/* The parameter vector of whichever model the trainer runs (the layout
+ * of models/mlp.h or models/ufm.h), with its length in *n (n may be
+ * NULL).  Writing into it changes the parameters of the next step (the
+ * optimizer state is kept separately); the checkpoint
+ * (train/checkpoint.h) reads and restores the parameters through it. */
 double *nfi_trainer_params(nfi_trainer *t, size_t *n);
 
 #endif
