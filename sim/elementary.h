@@ -16,6 +16,19 @@
 int nfi_elem_exp(double x, double *y);
 int nfi_elem_log(double x, double *y);
 
+/* The second stage, for the formats the first cannot decide (p near
+ * 53): exp(x) as an unevaluated sum hi + lo of two binary64 numbers with
+ * |hi + lo - exp(x)| <= NFI_ELEM_DD_REL_ERROR * exp(x) and |lo| <= half
+ * an ulp of hi, for -665 < x < 690 (exp(x) within [2^-959, 2^996];
+ * returns 1); returns 0, leaving hi and lo unset, elsewhere (and for
+ * NaN). */
+#define NFI_ELEM_DD_REL_ERROR 0x1p-96
+
+int nfi_elem_exp_dd(double x, double *hi, double *lo);
+
+/* Its table: 2^(j/32) ~ hi + lo for 0 <= j < 32 (for the tests). */
+double nfi_elem_exp2_32nd(int j, double *lo);
+
 /* The split of ln 2 the two use: LN2_HI has 42 significant bits, so
  * k * LN2_HI is exact for |k| < 2^11; LN2_LO = RN(ln 2 - LN2_HI).  Exposed
  * for a test that checks them against MPFR. */

@@ -690,6 +690,28 @@ static inline int round_enclosure(nfi_fast *c, double lo, double hi,
     return 1;
 }
 
+/* Rounds the enclosure [hi + lo - d, hi + lo + d] (hi > 0, |lo| and d
+ * far below an ulp of hi) as round_enclosure does: each end is the exact
+ * sum s + t of a TwoSum, rounded through finish with that error. */
+static inline int round_enclosure_dd(nfi_fast *c, double hi, double lo,
+                                     double d, uint32_t u, double *out)
+{
+    bool hard = false;
+    double s, t;
+    two_sum(hi, lo - d, &s, &t);
+    exact_error below = {ERR_DOUBLE, t, {0}, 0};
+    double r1 = t == 0.0 ? round_exact(c, s, u, &hard)
+                         : finish(c, s, &below, u, &hard);
+    two_sum(hi, lo + d, &s, &t);
+    exact_error above = {ERR_DOUBLE, t, {0}, 0};
+    double r2 = t == 0.0 ? round_exact(c, s, u, &hard)
+                         : finish(c, s, &above, u, &hard);
+    if (hard || nfi_bits_of(r1) != nfi_bits_of(r2))
+        return 0;
+    *out = r1;
+    return 1;
+}
+
 static inline double fast_exp(nfi_fast *c, double a)
 {
     uint32_t u = next_bits(c);
@@ -705,6 +727,13 @@ static inline double fast_exp(nfi_fast *c, double a)
     if (nfi_elem_exp(a, &y) &&
         round_enclosure(c, y * (1.0 - 0x1p-47), y * (1.0 + 0x1p-47), u,
                         &out))
+        return out;
+    /* The second stage: exp(a) = hi + lo within 2^-96, so within
+     * [hi + (lo - d), hi + (lo + d)] with d = 2^-95 hi (the roundings of
+     * the two ends' low parts, below 2^-105 hi, are covered twice over). */
+    double hi, lo;
+    if (nfi_elem_exp_dd(a, &hi, &lo) &&
+        round_enclosure_dd(c, hi, lo, hi * 0x1p-95, u, &out))
         return out;
     return fall_back(c, NFI_OP_EXP, a, 0.0, 0.0, u);
 }

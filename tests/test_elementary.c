@@ -9,6 +9,9 @@
  * arguments near 1 and near the switch point sqrt(1/2)), which must stay
  * below NFI_ELEM_REL_ERROR.  The largest error observed is printed.
  *
+ * The second stage of exp (double-word, NFI_ELEM_DD_REL_ERROR) is checked
+ * the same way, with its table of 2^(j/32).
+ *
  * Why: the fast engine rounds both ends of [y (1 - 2^-47), y (1 + 2^-47)]
  * and trusts the answer when they agree.  If the bound were wrong, the
  * engine would return a wrong rounding without falling back, and only an
@@ -231,6 +234,86 @@ static void check_log(test_rng *rng, long n)
            rec.worst_argument);
 }
 
+/* The second stage: its table of 2^(j/32) against MPFR (hi the nearest
+ * binary64, lo the nearest to the rest), then the relative error of
+ * hi + lo against exp at 200 bits over arguments drawn as for the first
+ * stage (uniform, near the reduction boundaries (N + 1/2) ln(2)/32, tiny,
+ * near the ends of -665 < x < 690), which must stay below
+ * NFI_ELEM_DD_REL_ERROR; and |lo| at most half an ulp of hi. */
+static void check_exp_dd(test_rng *rng, long n)
+{
+    mpfr_t t, v;
+    mpfr_inits2(WORK_PREC, t, v, (mpfr_ptr)0);
+    for (int j = 0; j < 32; j++) {
+        double lo, hi = nfi_elem_exp2_32nd(j, &lo);
+        mpfr_set_si(t, j, MPFR_RNDN);
+        mpfr_div_ui(t, t, 32, MPFR_RNDN);
+        mpfr_exp2(t, t, MPFR_RNDN);
+        bool ok = mpfr_get_d(t, MPFR_RNDN) == hi;
+        mpfr_sub_d(v, t, hi, MPFR_RNDN);
+        ok = ok && mpfr_get_d(v, MPFR_RNDN) == lo;
+        check_true(ok, "table entry 2^(%d/32): (%a, %a) is not the nearest "
+                   "pair", j, hi, lo);
+    }
+    double worst = 0.0, worst_x = 0.0;
+    long count = 0;
+    for (long i = 0; i < n; i++) {
+        double x;
+        switch (i % 4) {
+        case 0:
+            x = -665.0 + 1355.0 * rng_unit(rng);
+            break;
+        case 1: {
+            long k = rng_range(rng, -30700, 31800);
+            double mid = ((double)k + 0.5) * 0x1.62e42fefa39efp-6;
+            x = mid + ldexp(rng_unit(rng) - 0.5, -rng_range(rng, 20, 52));
+            break;
+        }
+        case 2:
+            x = random_in_binade(rng, (int)rng_range(rng, -1022, -1));
+            if (rng_next(rng) & 1)
+                x = -x;
+            break;
+        default:
+            x = rng_next(rng) & 1
+                    ? 690.0 * (1.0 - ldexp(rng_unit(rng), -30))
+                    : -665.0 * (1.0 - ldexp(rng_unit(rng), -30));
+            break;
+        }
+        double hi, lo;
+        if (!(x > -665.0 && x < 690.0))
+            continue;
+        if (!check_true(nfi_elem_exp_dd(x, &hi, &lo) == 1,
+                        "nfi_elem_exp_dd(%a) declined", x))
+            continue;
+        mpfr_set_d(v, x, MPFR_RNDN);
+        mpfr_exp(t, v, MPFR_RNDN);
+        mpfr_set_d(v, hi, MPFR_RNDN);
+        mpfr_add_d(v, v, lo, MPFR_RNDN); /* exact at 200 bits */
+        mpfr_sub(v, v, t, MPFR_RNDN);
+        mpfr_div(v, v, t, MPFR_RNDN);
+        double rel = fabs(mpfr_get_d(v, MPFR_RNDU));
+        count++;
+        if (rel > worst) {
+            worst = rel;
+            worst_x = x;
+        }
+        check_true(rel <= NFI_ELEM_DD_REL_ERROR && hi + lo == hi,
+                   "nfi_elem_exp_dd(%a) = %a + %a: relative error %g "
+                   "(bound %g), or lo not below half an ulp", x, hi, lo,
+                   rel, NFI_ELEM_DD_REL_ERROR);
+    }
+    double none;
+    check_true(nfi_elem_exp_dd(-665.0, &none, &none) == 0 &&
+                   nfi_elem_exp_dd(690.0, &none, &none) == 0 &&
+                   nfi_elem_exp_dd(NAN, &none, &none) == 0,
+               "nfi_elem_exp_dd answers outside -665 < x < 690");
+    printf("nfi_elem_exp_dd: %ld arguments, largest relative error %.3g "
+           "(2^%.2f) at %a; bound 2^-96\n", count, worst,
+           worst > 0 ? log2(worst) : -INFINITY, worst_x);
+    mpfr_clears(t, v, (mpfr_ptr)0);
+}
+
 int main(void)
 {
     harness_init("test_elementary", 1);
@@ -241,6 +324,7 @@ int main(void)
     check_domains();
     check_exp(&rng, 525000);
     check_log(&rng, 525000);
+    check_exp_dd(&rng, 400000);
     mpfr_clears(exact, diff, (mpfr_ptr)0);
     mpfr_free_cache();
     return harness_finish();
