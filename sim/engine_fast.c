@@ -698,6 +698,17 @@ static inline int round_enclosure_dd(nfi_fast *c, double hi, double lo,
 {
     bool hard = false;
     double s, t;
+    if (c->native_width == 64) {
+        /* IEEE binary64 in RNE: TwoSum's s is the binary64 RNE of each
+         * end itself (ends above 2^-1022: no underflow). */
+        two_sum(hi, lo - d, &s, &t);
+        double s2;
+        two_sum(hi, lo + d, &s2, &t);
+        if (nfi_bits_of(s) != nfi_bits_of(s2))
+            return 0;
+        *out = s;
+        return 1;
+    }
     two_sum(hi, lo - d, &s, &t);
     exact_error below = {ERR_DOUBLE, t, {0}, 0};
     double r1 = t == 0.0 ? round_exact(c, s, u, &hard)
@@ -900,6 +911,17 @@ NFI_FMA_CLONES
 void nfi_fast_add_array(nfi_fast *c, size_t n, double *out, const double *a,
                         const double *b)
 {
+    if (c->native_width == 32) {
+        /* IEEE binary32 sums of binary32 values held in doubles. */
+        for (size_t i = 0; i < n; i++)
+            out[i] = (float)a[i] + (float)b[i];
+        return;
+    }
+    if (c->native_width == 64) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] + b[i];
+        return;
+    }
     if (c->plain_rne) {
         rne_array(c, ARRAY_ADD, n, out, a, b);
         return;
