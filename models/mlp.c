@@ -174,7 +174,8 @@ int nfi_mlp_forward(const nfi_mlp *m, nfi_roles *r, nfi_mlp_cache *c)
                                 m->params + m->offset_b[l], params,
                                 c->z[l]);
         for (size_t i = 0; i < c->n * m->hidden; i++)
-            c->h[l][i] = c->z[l][i] > 0.0 ? c->z[l][i] : 0.0;
+            c->h[l][i] = c->z[l][i] > 0.0 || isnan(c->z[l][i])
+                         ? c->z[l][i] : 0.0; /* NaN passes, as in PyTorch */
         input = c->h[l];
         input_format = acts;
         width = m->hidden;

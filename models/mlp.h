@@ -23,11 +23,12 @@
  * (classifier).
  * On one-hot inputs the first layer's forward product and weight
  * gradient run as gathers with the same rounded results (models/onehot.h).
- * ReLU, and its backward mask, are exact.  Backward: the weight gradient
- * dY^T X, the bias gradient (column sums of dY) and the input gradient
- * dY W are formed in the accum format and cast into the grads format;
- * incoming gradients are cast into the accum format first when it
- * differs.  Models know nothing of run directories. */
+ * ReLU (max(z, 0), a NaN passing through as in PyTorch) and its
+ * backward mask (the gradient where z > 0) are exact.  Backward: the
+ * weight gradient dY^T X, the bias gradient (column sums of dY) and the
+ * input gradient dY W are formed in the accum format and cast into the
+ * grads format; incoming gradients are cast into the accum format first
+ * when it differs.  Models know nothing of run directories. */
 #ifndef NFI_MODELS_MLP_H
 #define NFI_MODELS_MLP_H
 

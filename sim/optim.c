@@ -119,10 +119,16 @@ static void adam_element(nfi_arith *o, nfi_arith *pa,
     if (k->l2)
         d = nfi_arith_add(o, d, nfi_arith_mul(o, k->lambda,
                                               nfi_arith_cast(o, pf, p[i])));
-    s->m[i] = nfi_arith_add(o, nfi_arith_mul(o, k->b1, s->m[i]),
-                            nfi_arith_mul(o, k->c1, d));
-    s->v[i] = nfi_arith_add(o, nfi_arith_mul(o, k->b2, s->v[i]),
-                            nfi_arith_mul(o, k->c2, nfi_arith_mul(o, d, d)));
+    /* One statement per rounding, so that stochastic indices are taken
+     * in the order optim.h writes (C leaves the order in which a call's
+     * arguments are evaluated open). */
+    double decayed = nfi_arith_mul(o, k->b1, s->m[i]);
+    double fresh = nfi_arith_mul(o, k->c1, d);
+    s->m[i] = nfi_arith_add(o, decayed, fresh);
+    decayed = nfi_arith_mul(o, k->b2, s->v[i]);
+    double square = nfi_arith_mul(o, d, d);
+    fresh = nfi_arith_mul(o, k->c2, square);
+    s->v[i] = nfi_arith_add(o, decayed, fresh);
     double denom = nfi_arith_op(o, NFI_OP_SQRT, s->v[i], 0.0, 0.0);
     denom = nfi_arith_add(o, nfi_arith_div(o, denom, k->root), k->eps);
     double u = nfi_arith_mul(o, k->step, nfi_arith_div(o, s->m[i], denom));
@@ -200,9 +206,10 @@ void nfi_optim_step(const nfi_optim_config *c, nfi_arith *o, nfi_arith *pa,
                                                       nfi_arith_cast(o, pf,
                                                                      p[i])));
             if (c->momentum != 0) {
-                s->m[i] = t == 1 ? d : nfi_arith_add(o, nfi_arith_mul(o, mu,
+                s->m[i] = t == 1 ? d
+                                 : nfi_arith_add(o, nfi_arith_mul(o, mu,
                                                                   s->m[i]),
-                                                     d);
+                                                 d);
                 d = s->m[i];
             }
             double u = nfi_arith_cast(pa, of, nfi_arith_mul(o, lr, d));

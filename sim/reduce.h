@@ -10,8 +10,9 @@
  *   sequential   ((x0 + x1) + x2) + ... ; a sum of one term is the term
  *   pairwise     sum(x[0..h)) + sum(x[h..n)), h = floor(n/2), recursively
  *                (left part first, then right part, then their sum)
- *   blocked:B    sequential sums of consecutive blocks of B terms, then
- *                the block sums in sequence
+ *   blocked:B    sequential sums of consecutive blocks of B terms; each
+ *                block's sum is added to the running total of the blocks
+ *                before it as soon as it is formed
  *   lanes:L      term j goes to lane j mod L, each lane summed in sequence;
  *                then lanes are combined by halving: lane l += lane
  *                l + w for w = L/2, L/4, ..., 1 and l < w (a lane with no

@@ -18,10 +18,9 @@
  * state that affects results; the fast engine's thread-local count of
  * MPFR fallbacks is a statistic only.
  *
- * Note that a step that measures (nfi_trainer_step with metrics) also
- * evaluates the test set, which under stochastic rounding takes indices
- * of the roles' streams: a continued run equals an uninterrupted one
- * when both measure at the same steps.
+ * The test-set evaluation of a measuring step has stochastic streams of
+ * its own that restart at every evaluation (train/trainer.h), so a
+ * continued run equals an uninterrupted one whichever steps measure.
  *
  * A checkpoint is a folder (a run directory's snapshots/step_N) holding
  *   params.npy    the parameter vector, float64, shape (n_params,), in

@@ -89,6 +89,12 @@ static int check_spec(const nfi_train_spec *spec, const sample_set *train,
     if (nfi_optim_config_check(&spec->optim, err) != 0)
         return -1;
     for (int r = 0; r < NFI_ROLE_COUNT; r++) {
+        if (spec->policy.format[r].round != NFI_ROUND_RNE)
+            return nfi_error_set(err, "role %s: a format's round= option "
+                                 "has no effect in training (every role "
+                                 "rounds in the run's mode, --round); "
+                                 "leave it out",
+                                 nfi_role_name((nfi_role)r));
         if (!nfi_format_fits_binary64(&spec->policy.format[r]))
             return nfi_error_set(err, "role %s: training runs on formats "
                                  "inside binary64 (p <= 53, exponents "
@@ -297,7 +303,16 @@ static int measure(nfi_trainer *t, nfi_step_metrics *m)
     m->step = t->step;
     m->train_acc = accuracy(logits, n, k, t->train.label);
     if (t->test.n > 0 && !ufm) {
-        if (nfi_mlp_forward(&t->model, &t->roles, &t->test_cache) != 0)
+        /* The test set is evaluated on a copy of the roles with streams
+         * of its own, from index 0 each time: its stochastic roundings
+         * neither take indices from training (so --log-every does not
+         * change a run) nor depend on earlier evaluations. */
+        nfi_roles eval = t->roles;
+        for (int r = 0; r < NFI_ROLE_COUNT; r++) {
+            eval.arith[r].fast.seed ^= NFI_TRAINER_EVAL_TAG;
+            eval.arith[r].fast.counter = 0;
+        }
+        if (nfi_mlp_forward(&t->model, &eval, &t->test_cache) != 0)
             return -1;
         m->test_acc = accuracy(t->test_cache.logits, t->test.n, k,
                                t->test.label);

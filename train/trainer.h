@@ -48,8 +48,17 @@
  *   param_norm      norm of all parameters
  *   update_norm     norm of the change of all parameters in this step
  *   logit_mean      mean of all N K logits
- * Sums behind the norms and means are exact (GMP); the final division
- * and square root are binary64 operations. */
+ * The zero-sum residual, the logit mean, the squared norms and the
+ * column sums behind the two mean norms are exact (GMP), then rounded to
+ * binary64; the divisions, square roots, the sum of the squared column
+ * means, and the running sums behind margin_mean and residual_mass are
+ * binary64 operations.
+ *
+ * The test set (test_acc) is evaluated on a copy of the roles whose
+ * stochastic-rounding streams are keyed by seed ^ NFI_TRAINER_EVAL_TAG
+ * and start from index 0 at each evaluation: logging does not move the
+ * training run's indices, so --log-every does not change the run. */
+#define NFI_TRAINER_EVAL_TAG 0x6e66692d6576616cULL /* "nfi-eval" */
 #ifndef NFI_TRAIN_TRAINER_H
 #define NFI_TRAIN_TRAINER_H
 

@@ -151,6 +151,40 @@ static void test_learning(void)
     nfi_trainer_free(&t);
 }
 
+/* Under stochastic rounding, measuring (which evaluates the test set)
+ * at different steps must not change the run: two trainers that measure
+ * every step and every 7th step end with the same parameters and the
+ * same stochastic counters. */
+static void test_measuring_leaves_run(void)
+{
+    nfi_train_spec s = spec_of("bfloat16", "accum=binary32", "sequential",
+                               NFI_CE_LOGSOFTMAX, NFI_ROUND_SR, false);
+    nfi_trainer a, b;
+    nfi_error err;
+    if (nfi_trainer_init(&a, &s, train_set, test_set, &err) != 0 ||
+        nfi_trainer_init(&b, &s, train_set, test_set, &err) != 0) {
+        check_true(false, "init: %s", err.message);
+        return;
+    }
+    nfi_step_metrics m;
+    for (int step = 1; step <= 30; step++) {
+        nfi_trainer_step(&a, &m, NULL, &err);
+        nfi_trainer_step(&b, step % 7 == 0 ? &m : NULL, NULL, &err);
+    }
+    size_t n;
+    const double *pa = nfi_trainer_params(&a, &n);
+    const double *pb = nfi_trainer_params(&b, NULL);
+    bool same = true;
+    for (size_t i = 0; i < n; i++)
+        same = same && same_double(pa[i], pb[i]);
+    for (int r = 0; r < NFI_ROLE_COUNT; r++)
+        same = same && a.roles.arith[r].fast.counter ==
+                           b.roles.arith[r].fast.counter;
+    check_true(same, "SR run changed by measuring at other steps");
+    nfi_trainer_free(&a);
+    nfi_trainer_free(&b);
+}
+
 static void test_errors(void)
 {
     nfi_train_spec s = spec_of("binary32", "", "sequential",
@@ -170,6 +204,11 @@ static void test_errors(void)
     check_true(nfi_trainer_init(&t, &s, train_set, test_set, &err) == -1 &&
                    strstr(err.message, "binary64") != NULL,
                "binary128 roles refused for now: '%s'", err.message);
+    s = spec_of("binary32", "logits=p=30,emin=-126,emax=127,round=rz",
+                "sequential", NFI_CE_LOGSOFTMAX, NFI_ROUND_RNE, false);
+    check_true(nfi_trainer_init(&t, &s, train_set, test_set, &err) == -1 &&
+                   strstr(err.message, "round=") != NULL,
+               "a role format with round= refused: '%s'", err.message);
 }
 
 int main(void)
@@ -178,6 +217,7 @@ int main(void)
     make_data();
     test_twins();
     test_learning();
+    test_measuring_leaves_run();
     test_errors();
     return harness_finish();
 }
