@@ -338,6 +338,16 @@ double nfi_reduce_dot(nfi_arith *acc, const nfi_reduction *r, size_t n,
             s = s + a[(ptrdiff_t)i * stride_a] * b[(ptrdiff_t)i * stride_b];
         return s;
     }
+    if (acc->reference && r->kind == NFI_REDUCTION_SEQUENTIAL) {
+        /* The reference twin's sequential order in one call into the MPFR
+         * engine: the same roundings of the same values (each product,
+         * then each sum), without converting the running values to
+         * binary64 between them.  RNA and SR go on below. */
+        double d;
+        if (nfi_mpfr_dot_d(&acc->fast.format, acc->fast.mode, n, a,
+                           stride_a, b, stride_b, &d) == 0)
+            return d;
+    }
     double stack_products[256];
     double *products = n <= 256 ? stack_products
                                 : malloc(n * sizeof *products);

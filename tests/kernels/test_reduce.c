@@ -12,7 +12,13 @@
  *    the MPFR engine) for every order, random vectors, several formats
  *    and every mode incl. stochastic rounding (same counters after).
  * 5. exact: the exact sum (MPFR at a precision that holds it) rounded
- *    once; the exact accumulator on subnormal products and specials. */
+ *    once; the exact accumulator on subnormal products and specials.
+ * 6. The MPFR engine's sequential dot product (nfi_mpfr_dot_d, which the
+ *    twin uses) against the same loop written here with nfi_mpfr_op_d,
+ *    on hostile terms: subnormals, overflow, zeros of both signs,
+ *    infinities, NaN, terms outside the format, under the default and
+ *    under narrow caller exponent ranges (and the loop by operations
+ *    under those ranges against the default, in every mode). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +369,128 @@ static void test_exact_sum(void)
     nfi_exact_sum_clear(&s);
 }
 
+/* ---- nfi_mpfr_dot_d against nfi_mpfr_op_d ---------------------------- */
+
+/* A term that makes trouble in f now and then: near the largest finite
+ * value, near or below the smallest, a signed zero, an infinity, NaN, a
+ * binary64 number off f's grid or outside its range; an ordinary value of
+ * f otherwise. */
+static double hostile_term(test_rng *g, const nfi_format *f)
+{
+    double m = rng_unit(g) * 2.0 - 1.0;
+    double max = nfi_format_max_finite_d(f);
+    double tiny = nfi_format_min_positive_d(f);
+    nfi_fast rz;
+    nfi_fast_init(&rz, f, NFI_ROUND_RZ, 0, NULL);
+    switch (rng_below(g, 24)) {
+    case 0: return nfi_fast_round(&rz, max * (0.5 + 0.5 * fabs(m)));
+    case 1: return nfi_fast_round(&rz, -max * fabs(m));
+    case 2: return nfi_fast_round(&rz, ldexp(m, (int)rng_range(g, 0, 4)) *
+                                           tiny);
+    case 3: return nfi_fast_round(&rz, sqrt(tiny) * m);
+    case 4: return rng_below(g, 2) ? 0.0 : -0.0;
+    case 5: return rng_below(g, 8) ? m : (rng_below(g, 2) ? INFINITY
+                                                          : -INFINITY);
+    case 6: return rng_below(g, 16) ? m : NAN;
+    case 7: return m; /* 53 bits: off the grid of every p < 53 */
+    case 8: return ldexp(m, -1060); /* below most formats' range */
+    default:
+        return nfi_fast_round(&rz, ldexp(m, (int)rng_range(g, -8, 8)));
+    }
+}
+
+/* The sequential dot product written out with nfi_mpfr_op_d; in SR the
+ * operations take the stochastic bits of indices 0, 1, 2, ... */
+static double dot_by_ops(const nfi_format *f, nfi_round mode, size_t n,
+                         const double *a, const double *b, size_t step)
+{
+    uint64_t index = 0;
+    double acc = nfi_mpfr_op_d(NFI_OP_MUL, a[0], b[0], 0, f, mode,
+                               nfi_sr_bits(7, index++));
+    for (size_t i = 1; i < n; i++) {
+        double p = nfi_mpfr_op_d(NFI_OP_MUL, a[i * step], b[i * step], 0, f,
+                                 mode, nfi_sr_bits(7, index++));
+        acc = nfi_mpfr_op_d(NFI_OP_ADD, acc, p, 0, f, mode,
+                            nfi_sr_bits(7, index++));
+    }
+    return acc;
+}
+
+static void test_mpfr_dot(void)
+{
+    static const char *const specs[] = {
+        "binary32", "bfloat16", "binary16", "p=40,emin=-126,emax=127",
+        "e4m3", "e4m3,overflow=saturate", "e5m2,subnormals=off",
+        "binary32,overflow=saturate", "binary64", "p=3,emin=-2,emax=3"};
+    static const nfi_round modes[] = {NFI_ROUND_RNE, NFI_ROUND_RZ,
+                                      NFI_ROUND_RU, NFI_ROUND_RD,
+                                      NFI_ROUND_RNA, NFI_ROUND_SR};
+    /* Caller ranges: MPFR's default, then narrow ones that cut through
+     * the formats' ranges (the engine must not depend on them). */
+    static const long ranges[][2] = {{0, 0}, {-20, 20}, {-200, 100},
+                                     {-1, 1}};
+    mpfr_exp_t emin = mpfr_get_emin(), emax = mpfr_get_emax();
+    test_rng g;
+    rng_init(&g, harness_seed(), 6);
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        nfi_format f = harness_format(specs[s]);
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            for (int trial = 0; trial < 60; trial++) {
+                size_t n = (size_t)rng_range(&g, 1, trial < 30 ? 4 : 40);
+                double a[2 * 40], b[2 * 40];
+                for (size_t i = 0; i < 2 * n; i++) {
+                    a[i] = hostile_term(&g, &f);
+                    b[i] = hostile_term(&g, &f);
+                }
+                double want = dot_by_ops(&f, modes[m], n, a, b, 2);
+                for (size_t r = 0; r < sizeof ranges / sizeof ranges[0];
+                     r++) {
+                    if (r > 0) {
+                        mpfr_set_emin(ranges[r][0]);
+                        mpfr_set_emax(ranges[r][1]);
+                    }
+                    double got = NAN, by_ops;
+                    int status = nfi_mpfr_dot_d(&f, modes[m], n, a, 2, b, 2,
+                                                &got);
+                    by_ops = dot_by_ops(&f, modes[m], n, a, b, 2);
+                    if (modes[m] == NFI_ROUND_RNA ||
+                        modes[m] == NFI_ROUND_SR) {
+                        /* Declined: the caller goes by operations. */
+                        status = status == -1 ? 0 : 1;
+                        got = by_ops;
+                    }
+                    bool range_kept = mpfr_get_emin() ==
+                                          (r ? ranges[r][0] : emin) &&
+                                      mpfr_get_emax() ==
+                                          (r ? ranges[r][1] : emax);
+                    mpfr_set_emin(emin);
+                    mpfr_set_emax(emax);
+                    check_true(status == 0 && same_double(want, got) &&
+                                   same_double(want, by_ops) && range_kept,
+                               "%s %s n=%zu caller range %ld..%ld: "
+                               "nfi_mpfr_dot_d %a (status %d), by "
+                               "operations %a here and %a in the default "
+                               "range; range kept %d; a[0] %a b[0] %a",
+                               specs[s], nfi_round_name(modes[m]), n,
+                               r ? ranges[r][0] : (long)emin,
+                               r ? ranges[r][1] : (long)emax, got, status,
+                               by_ops, want, range_kept, a[0], b[0]);
+                }
+            }
+        }
+    }
+    /* Modes without a direct route are left to the caller. */
+    nfi_format f = harness_format("binary32");
+    double one = 1.0, d = 0.0;
+    check_true(nfi_mpfr_dot_d(&f, NFI_ROUND_SR, 1, &one, 1, &one, 1, &d) ==
+                       -1 &&
+                   nfi_mpfr_dot_d(&f, NFI_ROUND_RNA, 1, &one, 1, &one, 1,
+                                  &d) == -1 &&
+                   nfi_mpfr_dot_d(&f, NFI_ROUND_RNE, 0, &one, 1, &one, 1,
+                                  &d) == -1,
+               "nfi_mpfr_dot_d declines SR, RNA and n = 0");
+}
+
 int main(void)
 {
     harness_init("test_reduce", 1);
@@ -370,5 +498,6 @@ int main(void)
     test_hand_worked();
     test_orders();
     test_exact_sum();
+    test_mpfr_dot();
     return harness_finish();
 }
