@@ -65,9 +65,7 @@ void nfi_mlp_free(nfi_mlp *m)
     m->params = NULL;
 }
 
-/* A uniform binary64 number in [0, 1) with 53 random bits, from the
- * project's counter-based generator (two 32-bit draws). */
-static double uniform(uint64_t seed, uint64_t index)
+double nfi_mlp_uniform(uint64_t seed, uint64_t index)
 {
     uint64_t hi = nfi_sr_bits(seed, 2 * index);
     uint64_t lo = nfi_sr_bits(seed, 2 * index + 1);
@@ -84,7 +82,7 @@ void nfi_mlp_init_params(nfi_mlp *m, nfi_roles *r, uint64_t seed)
                      : m->classifier_bias ? m->offset_b[l] + m->classes
                                           : m->offset_b[l];
         for (size_t i = m->offset_w[l]; i < end; i++) {
-            double u = uniform(seed, i);
+            double u = nfi_mlp_uniform(seed, i);
             double v = (2.0 * u - 1.0) * bound; /* the binary64 draw */
             m->params[i] = nfi_mpfr_op_d(NFI_OP_CVT, v, 0.0, 0.0,
                                          &params->fast.format,

@@ -77,6 +77,12 @@ void nfi_mlp_free(nfi_mlp *m);
  * the params format. */
 void nfi_mlp_init_params(nfi_mlp *m, nfi_roles *r, uint64_t seed);
 
+/* Draw `index` of that initialisation: a uniform binary64 number in
+ * [0, 1) with 53 random bits, (hi 2^32 + lo) >> 11 times 2^-53 with
+ * hi, lo = nfi_sr_bits(seed, 2 index), nfi_sr_bits(seed, 2 index + 1).
+ * The ufm draws its classifier the same way. */
+double nfi_mlp_uniform(uint64_t seed, uint64_t index);
+
 /* What the forward pass keeps for the backward pass, for a batch of n. */
 typedef struct nfi_mlp_cache {
     size_t n;

@@ -45,13 +45,6 @@ void nfi_ufm_free(nfi_ufm *m)
     m->params = NULL;
 }
 
-/* The 53-bit uniform in [0, 1) of models/mlp.h's initialisation. */
-static double uniform(uint64_t seed, uint64_t index)
-{
-    uint64_t hi = nfi_sr_bits(seed, 2 * index);
-    uint64_t lo = nfi_sr_bits(seed, 2 * index + 1);
-    return (double)(((hi << 32) | lo) >> 11) * 0x1p-53;
-}
 
 int nfi_ufm_init_params(nfi_ufm *m, nfi_roles *r, uint64_t seed,
                         nfi_error *err)
@@ -68,7 +61,7 @@ int nfi_ufm_init_params(nfi_ufm *m, nfi_roles *r, uint64_t seed,
     double bound = 1.0 / sqrt((double)m->d);
     size_t nc = m->n_params - m->offset_w; /* W, then b */
     for (size_t j = 0; j < nc; j++) {
-        double v = (2.0 * uniform(seed, j) - 1.0) * bound;
+        double v = (2.0 * nfi_mlp_uniform(seed, j) - 1.0) * bound;
         m->params[m->offset_w + j] = nfi_mpfr_op_d(NFI_OP_CVT, v, 0.0, 0.0,
                                                    f, NFI_ROUND_RNE, 0);
     }

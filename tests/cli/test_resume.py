@@ -16,25 +16,8 @@ import tempfile
 import time
 import zlib
 
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
-
-
-def nfi(*args):
-    p = subprocess.run([NFI, "train", *args], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
+import clitest
+from clitest import check, nfi, read, tree
 
 
 def state_of(run):
@@ -47,14 +30,6 @@ def rows(run):
     if not os.path.exists(path):
         return 0
     return max(read(path).count(b"\n") - 1, 0)
-
-
-def tree(root):
-    out = set()
-    for d, _, files in os.walk(root):
-        for name in files:
-            out.add(os.path.relpath(os.path.join(d, name), root))
-    return out
 
 
 def wait_for(cond, p, what, limit=60):
@@ -313,13 +288,9 @@ def main():
         test_errors(tmp, interrupted)
         rc, out, _ = nfi("--help")
         check(rc == 0 and "--resume" in out, "--help mentions --resume")
-    if failures:
-        print("%d failures" % failures)
-        return 1
-    print("ok")
-    return 0
+    return clitest.finish()
 
 
 if __name__ == "__main__":
-    NFI = sys.argv[1]
+    NFI = clitest.NFI = sys.argv[1]
     sys.exit(main())

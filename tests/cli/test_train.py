@@ -12,6 +12,9 @@ import sys
 import tempfile
 import time
 
+import clitest
+from clitest import check, nfi, read, tree
+
 HEADER = ("step,loss,train_acc,test_acc,absorbed_frac,underflow_frac,"
           "zero_sum_residual,residual_mass,margin_min,margin_mean,"
           "margin_max,w_mean_norm,feat_mean_norm,w_norm,param_norm,"
@@ -19,35 +22,6 @@ HEADER = ("step,loss,train_acc,test_acc,absorbed_frac,underflow_frac,"
 
 SHORT = ["--task", "add", "--modulus", "7", "--hidden", "16",
          "--steps", "30", "--log-every", "10"]
-
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
-
-
-def nfi(*args):
-    p = subprocess.run([NFI, "train", *args], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def tree(root):
-    """Relative paths of the files under root."""
-    out = set()
-    for d, _, files in os.walk(root):
-        for name in files:
-            out.add(os.path.relpath(os.path.join(d, name), root))
-    return out
 
 
 def check_run(run, final_step, logged):
@@ -185,13 +159,9 @@ def main():
         rc, out, _ = nfi("--help")
         check(rc == 0 and "--config" in out, "--help")
 
-    if failures:
-        print("%d failures" % failures)
-        return 1
-    print("ok")
-    return 0
+    return clitest.finish()
 
 
 if __name__ == "__main__":
-    NFI = sys.argv[1]
+    NFI = clitest.NFI = sys.argv[1]
     sys.exit(main())

@@ -10,39 +10,13 @@ import gzip
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 
+import clitest
+from clitest import check, nfi, read, tree
+
 FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
-
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
-
-
-def nfi(*args):
-    p = subprocess.run([NFI, "train", *args], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def tree(root):
-    out = set()
-    for d, _, files in os.walk(root):
-        for name in files:
-            out.add(os.path.relpath(os.path.join(d, name), root))
-    return out
 
 
 def rows(run):
@@ -265,13 +239,9 @@ def main():
         rc, out, _ = nfi("--help")
         check(rc == 0 and "ufm" in out and "--subset" in out and
               "feature width" in out, "--help names the new options")
-    if failures:
-        print("%d failures" % failures)
-        return 1
-    print("ok")
-    return 0
+    return clitest.finish()
 
 
 if __name__ == "__main__":
-    NFI = sys.argv[1]
+    NFI = clitest.NFI = sys.argv[1]
     sys.exit(main())
