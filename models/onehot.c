@@ -213,6 +213,26 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
     for (size_t o = 0; o < m && status == 0; o++)
         finite[o] = all_finite(d + o, (ptrdiff_t)m, n);
     bool same = nfi_format_equal(&out->fast.format, &acc->fast.format);
+    /* A column of D that is all zeros (a unit that is off for every
+     * sample) makes every product a zero with the sign of its d (x >= 0),
+     * and a sum of zeros is -0 exactly when every term is -0 (when any
+     * is, in RD: IEEE 754 6.3); the cast keeps it.  So that column's
+     * weight gradients are known without the full product. */
+    double *dead = malloc(rows * sizeof *dead);
+    if (dead == NULL)
+        status = -1;
+    for (size_t o = 0; o < m && status == 0; o++) {
+        bool zero = n > 0, all_negative = true, any_negative = false;
+        for (size_t s = 0; s < n && zero; s++) {
+            double v = d[s * m + o];
+            zero = v == 0.0;
+            all_negative = all_negative && signbit(v);
+            any_negative = any_negative || signbit(v);
+        }
+        bool negative = acc->fast.mode == NFI_ROUND_RD ? any_negative
+                                                        : all_negative;
+        dead[o] = !zero ? NAN : negative ? -0.0 : 0.0;
+    }
 
     for (size_t k = 0; k < width && status == 0; k++) {
         const size_t *hot = samples + start[k];
@@ -233,6 +253,10 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
                 *dst = result[o];
                 continue;
             }
+            if (!isnan(dead[o])) {
+                *dst = dead[o];
+                continue;
+            }
             nfi_matrix_view dcol = {d + o, 1, (ptrdiff_t)m, NULL};
             nfi_matrix_view xcol = {x + k, 1, (ptrdiff_t)width, NULL};
             status = nfi_matmul(acc, out, order, 1, 1, n, dcol, xcol, NULL,
@@ -245,5 +269,6 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
     free(samples);
     free(finite);
     free(sums);
+    free(dead);
     return status;
 }

@@ -51,28 +51,42 @@ static void cast_row(nfi_arith *acc, nfi_arith *out, size_t n, double *row)
 #define BLOCK32 16
 #define BLOCK64 8
 
+/* Eight binary32 lanes, as sim/lanes.h has four binary64 ones. */
+typedef float v8f __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) v8f load8f(const float *p)
+{
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 NFI_FMA_CLONES
 static void rows_binary32(size_t m, size_t n, size_t w, size_t k,
-                          const float *restrict a, const float *restrict bt,
+                          const double *restrict a, ptrdiff_t a_row,
+                          ptrdiff_t ak, const float *restrict bt,
                           const float *restrict bias, double *restrict c)
 {
     for (size_t i = 0; i < m; i++) {
-        const float *ai = a + i * k;
+        const double *ai = a + (ptrdiff_t)i * a_row;
         for (size_t j0 = 0; j0 < w; j0 += BLOCK32) {
-            float s[BLOCK32];
-            float x = ai[0];
-            for (size_t j = 0; j < BLOCK32; j++)
-                s[j] = x * bt[j0 + j];
+            float y = (float)ai[0]; /* exact: a binary32 value */
+            v8f x = {y, y, y, y, y, y, y, y};
+            v8f s0 = x * load8f(bt + j0), s1 = x * load8f(bt + j0 + 8);
             for (size_t t = 1; t < k; t++) {
                 const float *row = bt + t * w + j0;
-                x = ai[t];
-                for (size_t j = 0; j < BLOCK32; j++)
-                    s[j] = s[j] + x * row[j];
+                y = (float)ai[(ptrdiff_t)t * ak];
+                x = (v8f){y, y, y, y, y, y, y, y};
+                s0 = s0 + x * load8f(row);
+                s1 = s1 + x * load8f(row + 8);
             }
             if (bias != NULL) {
-                for (size_t j = 0; j < BLOCK32; j++)
-                    s[j] = s[j] + bias[j0 + j];
+                s0 = s0 + load8f(bias + j0);
+                s1 = s1 + load8f(bias + j0 + 8);
             }
+            float s[BLOCK32];
+            memcpy(s, &s0, sizeof s0);
+            memcpy(s + 8, &s1, sizeof s1);
             for (size_t j = 0; j < BLOCK32 && j0 + j < n; j++)
                 c[i * n + j0 + j] = s[j];
         }
@@ -81,27 +95,29 @@ static void rows_binary32(size_t m, size_t n, size_t w, size_t k,
 
 NFI_FMA_CLONES
 static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
-                          const double *restrict a,
-                          const double *restrict bt,
+                          const double *restrict a, ptrdiff_t a_row,
+                          ptrdiff_t ak, const double *restrict bt,
                           const double *restrict bias, double *restrict c)
 {
     for (size_t i = 0; i < m; i++) {
-        const double *ai = a + i * k;
+        const double *ai = a + (ptrdiff_t)i * a_row;
         for (size_t j0 = 0; j0 < w; j0 += BLOCK64) {
-            double s[BLOCK64];
-            double x = ai[0];
-            for (size_t j = 0; j < BLOCK64; j++)
-                s[j] = x * bt[j0 + j];
+            nfi_v4d x = nfi_splat4(ai[0]);
+            nfi_v4d s0 = x * nfi_load4(bt + j0);
+            nfi_v4d s1 = x * nfi_load4(bt + j0 + 4);
             for (size_t t = 1; t < k; t++) {
                 const double *row = bt + t * w + j0;
-                x = ai[t];
-                for (size_t j = 0; j < BLOCK64; j++)
-                    s[j] = s[j] + x * row[j];
+                x = nfi_splat4(ai[(ptrdiff_t)t * ak]);
+                s0 = s0 + x * nfi_load4(row);
+                s1 = s1 + x * nfi_load4(row + 4);
             }
             if (bias != NULL) {
-                for (size_t j = 0; j < BLOCK64; j++)
-                    s[j] = s[j] + bias[j0 + j];
+                s0 = s0 + nfi_load4(bias + j0);
+                s1 = s1 + nfi_load4(bias + j0 + 4);
             }
+            double s[BLOCK64];
+            nfi_store4(s, s0);
+            nfi_store4(s + 4, s1);
             for (size_t j = 0; j < BLOCK64 && j0 + j < n; j++)
                 c[i * n + j0 + j] = s[j];
         }
@@ -112,7 +128,8 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
  * with the general array operations by the caller. */
 NFI_FMA_CLONES
 static int row_plain(const nfi_lanes_rne *pc, size_t n, size_t w, size_t k,
-                     const double *restrict ai, const double *restrict bt,
+                     const double *restrict ai, ptrdiff_t ak,
+                     const double *restrict bt,
                      const double *restrict bias, double *restrict ci)
 {
     const nfi_lanes_rne c = *pc;
@@ -123,7 +140,7 @@ static int row_plain(const nfi_lanes_rne *pc, size_t n, size_t w, size_t k,
         nfi_v4d s1 = nfi_lanes_round(&c, x * nfi_load4(bt + j0 + 4), &out);
         for (size_t t = 1; t < k; t++) {
             const double *row = bt + t * w + j0;
-            x = nfi_splat4(ai[t]);
+            x = nfi_splat4(ai[(ptrdiff_t)t * ak]);
             nfi_v4d p0 = nfi_lanes_round(&c, x * nfi_load4(row), &out);
             nfi_v4d p1 = nfi_lanes_round(&c, x * nfi_load4(row + 4), &out);
             s0 = nfi_lanes_round(&c, s0 + p0, &out);
@@ -145,18 +162,19 @@ static int row_plain(const nfi_lanes_rne *pc, size_t n, size_t w, size_t k,
 /* The fast engine's array operations; spread holds n copies of the
  * current a[i][t], prod the rounded products. */
 static void rows_arrays(nfi_fast *f, size_t m, size_t n, size_t w,
-                        size_t k, const double *a, const double *bt,
-                        const double *bias, double *sums, double *prod,
-                        double *spread, double *c)
+                        size_t k, const double *a, ptrdiff_t a_row,
+                        ptrdiff_t ak, const double *bt, const double *bias,
+                        double *sums, double *prod, double *spread,
+                        double *c)
 {
     for (size_t i = 0; i < m; i++) {
-        const double *ai = a + i * k;
+        const double *ai = a + (ptrdiff_t)i * a_row;
         for (size_t j = 0; j < n; j++)
             spread[j] = ai[0];
         nfi_fast_mul_array(f, n, sums, spread, bt);
         for (size_t t = 1; t < k; t++) {
             for (size_t j = 0; j < n; j++)
-                spread[j] = ai[t];
+                spread[j] = ai[(ptrdiff_t)t * ak];
             nfi_fast_mul_array(f, n, prod, spread, bt + t * w);
             nfi_fast_add_array(f, n, sums, sums, prod);
         }
@@ -174,59 +192,62 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
                     ptrdiff_t b_k, const double *bias, double *c)
 {
     kernel_kind kind = choose(acc, out, order, k);
-    if (kind == KERNEL_NONE)
-        return 0;
+    if (kind == KERNEL_NONE || m * n == 1)
+        return 0; /* one element: the element loop is as fast */
     if (m == 0 || n == 0)
         return 1;
-    /* Packed operands: a as m x k, b transposed as k x w with w the
-     * columns rounded up to the block, zero beyond n; in floats for
-     * binary32 (exact: the values are binary32 numbers). */
+    /* b packed transposed as k x w, w the columns rounded up to the
+     * block, the padding zero; in floats for binary32 (exact: the values
+     * are binary32 numbers).  a is read in place. */
     size_t lanes = kind == KERNEL_BINARY32 ? BLOCK32 : BLOCK64;
     size_t w = (n + lanes - 1) / lanes * lanes;
     size_t width = kind == KERNEL_BINARY32 ? sizeof(float) : sizeof(double);
-    size_t count = m * k + k * w + w + 3 * n;
-    unsigned char *block = calloc(count, width);
+    size_t count = k * w + w + 3 * n;
+    unsigned char *block = malloc(count * width);
     if (block == NULL)
         return -1;
     if (kind == KERNEL_BINARY32) {
-        float *pa = (float *)block, *pb = pa + m * k, *pbias = pb + k * w;
-        for (size_t i = 0; i < m; i++)
-            for (size_t t = 0; t < k; t++)
-                pa[i * k + t] = (float)a[(ptrdiff_t)i * a_row +
-                                         (ptrdiff_t)t * a_k];
-        for (size_t t = 0; t < k; t++)
+        float *pb = (float *)block, *pbias = pb + k * w;
+        for (size_t t = 0; t < k; t++) {
+            float *row = pb + t * w;
+            const double *src = b + (ptrdiff_t)t * b_k;
             for (size_t j = 0; j < n; j++)
-                pb[t * w + j] = (float)b[(ptrdiff_t)j * b_row +
-                                         (ptrdiff_t)t * b_k];
-        for (size_t j = 0; bias != NULL && j < n; j++)
-            pbias[j] = (float)bias[j];
-        rows_binary32(m, n, w, k, pa, pb, bias ? pbias : NULL, c);
+                row[j] = (float)src[(ptrdiff_t)j * b_row];
+            for (size_t j = n; j < w; j++)
+                row[j] = 0.0f;
+        }
+        for (size_t j = 0; j < w; j++)
+            pbias[j] = bias != NULL && j < n ? (float)bias[j] : 0.0f;
+        rows_binary32(m, n, w, k, a, a_row, a_k, pb, bias ? pbias : NULL,
+                      c);
     } else {
-        double *pa = (double *)block, *pb = pa + m * k, *pbias = pb + k * w;
+        double *pb = (double *)block, *pbias = pb + k * w;
         double *sums = pbias + w, *prod = sums + n, *spread = prod + n;
-        for (size_t i = 0; i < m; i++)
-            for (size_t t = 0; t < k; t++)
-                pa[i * k + t] = a[(ptrdiff_t)i * a_row + (ptrdiff_t)t * a_k];
-        for (size_t t = 0; t < k; t++)
+        for (size_t t = 0; t < k; t++) {
+            double *row = pb + t * w;
+            const double *src = b + (ptrdiff_t)t * b_k;
             for (size_t j = 0; j < n; j++)
-                pb[t * w + j] = b[(ptrdiff_t)j * b_row + (ptrdiff_t)t * b_k];
-        for (size_t j = 0; bias != NULL && j < n; j++)
-            pbias[j] = bias[j];
+                row[j] = src[(ptrdiff_t)j * b_row];
+            for (size_t j = n; j < w; j++)
+                row[j] = 0.0;
+        }
+        for (size_t j = 0; j < w; j++)
+            pbias[j] = bias != NULL && j < n ? bias[j] : 0.0;
         const double *pbs = bias ? pbias : NULL;
         if (kind == KERNEL_BINARY64) {
-            rows_binary64(m, n, w, k, pa, pb, pbs, c);
+            rows_binary64(m, n, w, k, a, a_row, a_k, pb, pbs, c);
         } else if (kind == KERNEL_PLAIN) {
             const nfi_fast *f = &acc->fast;
             nfi_lanes_rne pc = nfi_lanes_rne_of(f);
             for (size_t i = 0; i < m; i++) {
-                if (row_plain(&pc, n, w, k, pa + i * k, pb, pbs,
-                              c + i * n) != 0)
-                    rows_arrays(&acc->fast, 1, n, w, k, pa + i * k, pb, pbs,
+                const double *ai = a + (ptrdiff_t)i * a_row;
+                if (row_plain(&pc, n, w, k, ai, a_k, pb, pbs, c + i * n))
+                    rows_arrays(&acc->fast, 1, n, w, k, ai, 0, a_k, pb, pbs,
                                 sums, prod, spread, c + i * n);
             }
         } else {
-            rows_arrays(&acc->fast, m, n, w, k, pa, pb, pbs, sums, prod,
-                        spread, c);
+            rows_arrays(&acc->fast, m, n, w, k, a, a_row, a_k, pb, pbs,
+                        sums, prod, spread, c);
         }
     }
     free(block);
