@@ -41,19 +41,20 @@ static const char plot_usage[] =
 "step axis:\n"
 "  loss                 the training loss, log scale\n"
 "  absorbed fraction    absorbed_frac, 0 to 1\n"
-"  |mean classifier row|  w_mean_norm, log scale\n"
+"  |mean classifier row|\n"
+"                       w_mean_norm, log scale\n"
 "  |mean feature|       feat_mean_norm, log scale\n"
 "Each run has one colour; the legend names it by its directory's last\n"
 "component and its format (the --format, --policy and --round of its\n"
 "config.json).  Vertical lines in the run's colour mark its absorption\n"
-"onset (dashed, labelled 'onset NAME') and the start of each loss spike\n"
-"(dotted, labelled 'spike NAME'), as summary.json defines them: the\n"
-"onset is the first logged step with absorbed_frac > 0; a spike is a\n"
-"logged step whose loss is above the minimum M of the earlier logged\n"
-"losses and at least 10 max(M, 0), and its start one whose preceding\n"
-"logged step is no spike.  They are found in metrics.csv (a run still\n"
-"running has no summary.json) and taken from summary.json when it is\n"
-"there.\n"
+"onset (dashed) and the start of each loss spike (dotted), labelled\n"
+"'onset NAME' and 'spike NAME' in the absorbed-fraction panel.  They\n"
+"are as summary.json defines them: the onset is the first logged step\n"
+"with absorbed_frac > 0; a spike is a logged step whose loss is above\n"
+"the minimum M of the earlier logged losses and at least 10 max(M, 0),\n"
+"and its start one whose preceding logged step is no spike.  They are\n"
+"found in metrics.csv (a run still running has no summary.json) and\n"
+"taken from summary.json when it is there.\n"
 "\n"
 "Values of 0 or below on a log axis, and NaN or infinite values on any\n"
 "axis, are left out of their line; a panel without a value to draw\n"
@@ -365,7 +366,9 @@ static void make_script(buf *b, const plot_run *runs, size_t nruns,
     }
     bprintf(b, "\n");
 
-    /* The markers: a line through every panel, a label in the first. */
+    /* The markers: a line through every panel, a label in the panel of
+     * the absorbed fraction (the first holds the legend). */
+    buf labels = {0};
     for (size_t r = 0; r < nruns; r++) {
         const nfi_run_series *s = &runs[r].s;
         const char *c = colours[r % NCOLOURS];
@@ -377,14 +380,14 @@ static void make_script(buf *b, const plot_run *runs, size_t nruns,
             bprintf(b, "set arrow from %ld, graph 0 to %ld, graph 1 "
                     "nohead lw 1.5 dt %d lc rgb '%s'\n", x, x,
                     onset ? 2 : 3, c);
-            bprintf(b, "set label ");
+            bprintf(&labels, "set label ");
             buf text = {0};
             bprintf(&text, "%s %s", onset ? "onset" : "spike",
                     runs[r].name);
-            bquote(b, text.failed ? "?" : text.s);
+            bquote(&labels, text.failed ? "?" : text.s);
             free(text.s);
-            bprintf(b, " at %ld, graph 0.97 rotate by 90 right offset "
-                    "-0.7,0 font ',9' tc rgb '%s'\n", x, c);
+            bprintf(&labels, " at %ld, graph 0.03 rotate by 90 left "
+                    "offset -0.7,0 font ',9' tc rgb '%s'\n", x, c);
         }
     }
 
@@ -399,8 +402,11 @@ static void make_script(buf *b, const plot_run *runs, size_t nruns,
                 "set logscale y" : "unset logscale y");
         bquote(b, panels[p].ylabel);
         bprintf(b, "\n");
-        if (p == 1)
-            bprintf(b, "unset key\n");
+        if (p == COL_ABSORBED) {
+            bprintf(b, "unset key\n%s", labels.s ? labels.s : "");
+            if (labels.failed)
+                b->failed = true;
+        }
         if (p == NPANELS - 1)
             bprintf(b, "set xlabel 'step'\n");
         if (!any)
@@ -432,6 +438,7 @@ static void make_script(buf *b, const plot_run *runs, size_t nruns,
         bprintf(b, "unset label\n");
     }
     bprintf(b, "\nunset multiplot\nunset output\n");
+    free(labels.s);
 }
 
 /* ---- Running gnuplot ---- */
