@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "modular.h"
 #include "nfi_config.h"
+#include "runlog.h"
 #include "trace/csv.h"
 #include "trace/json.h"
 #include "trace/npy.h"
@@ -862,10 +863,7 @@ static void summary_add(run_summary *s, const nfi_step_metrics *m,
                     "(absorbed fraction %.4g)\n", m->step,
                     m->absorbed_frac);
     }
-    /* A minimum at or below 0 counts as 0: after a loss that
-     * rounded to zero, any positive loss is a spike. */
-    bool spike = m->loss > s->running_min &&
-                 m->loss >= 10 * fmax(s->running_min, 0.0);
+    bool spike = nfi_loss_is_spike(m->loss, s->running_min);
     if (spike && !s->in_spike) {
         s->spikes++;
         if (s->spike < 0) {

@@ -23,6 +23,7 @@ static const char usage[] =
 "  arith              evaluate operations in a format, one result per line\n"
 "  demo               a tour: formats, rounding modes, softmax absorption\n"
 "  train              train a model (mlp, ufm) on a task, write a run dir\n"
+"  plot RUNDIR...     draw the metrics of runs into a PNG or SVG (gnuplot)\n"
 "  help [COMMAND]     this text, or the help of a command\n"
 "  version            the version\n"
 "\n"
@@ -64,8 +65,10 @@ static int dispatch(int argc, char **argv)
             }
             if (strcmp(argv[2], "train") == 0)
                 return nfi_cmd_train(2, args);
+            if (strcmp(argv[2], "plot") == 0)
+                return nfi_cmd_plot(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
-                    "arith, demo, train\n", argv[2]);
+                    "arith, demo, train, plot\n", argv[2]);
             return 2;
         }
         fputs(usage, stdout);
@@ -84,8 +87,10 @@ static int dispatch(int argc, char **argv)
         return nfi_cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "train") == 0)
         return nfi_cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "plot") == 0)
+        return nfi_cmd_plot(argc - 1, argv + 1);
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
-            "demo, train, help, version (see 'nfi help')\n", cmd);
+            "demo, train, plot, help, version (see 'nfi help')\n", cmd);
     return 2;
 }
 
