@@ -23,6 +23,7 @@ static const char usage[] =
 "  arith              evaluate operations in a format, one result per line\n"
 "  demo               a tour: formats, rounding modes, softmax absorption\n"
 "  train              train a model (mlp, ufm) on a task, write a run dir\n"
+"  threshold          exact margins where softmax absorbs or underflows\n"
 "  help [COMMAND]     this text, or the help of a command\n"
 "  version            the version\n"
 "\n"
@@ -35,6 +36,7 @@ static const char usage[] =
 "Examples:\n"
 "  nfi format bf16 binary16 e4m3\n"
 "  nfi arith --format bfloat16 --round rd -e 'add 1 2^-9'\n"
+"  nfi threshold --format binary32,bf16 --classes 23\n"
 "  printf 'mul 3 0x1.555556p-2\\nexp 1\\n' | nfi arith --format binary32\n"
 "\n"
 "Run 'nfi help COMMAND' for the options of a command.\n";
@@ -64,8 +66,10 @@ static int dispatch(int argc, char **argv)
             }
             if (strcmp(argv[2], "train") == 0)
                 return nfi_cmd_train(2, args);
+            if (strcmp(argv[2], "threshold") == 0)
+                return nfi_cmd_threshold(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
-                    "arith, demo, train\n", argv[2]);
+                    "arith, demo, train, threshold\n", argv[2]);
             return 2;
         }
         fputs(usage, stdout);
@@ -84,8 +88,10 @@ static int dispatch(int argc, char **argv)
         return nfi_cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "train") == 0)
         return nfi_cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "threshold") == 0)
+        return nfi_cmd_threshold(argc - 1, argv + 1);
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
-            "demo, train, help, version (see 'nfi help')\n", cmd);
+            "demo, train, threshold, help, version (see 'nfi help')\n", cmd);
     return 2;
 }
 
