@@ -183,14 +183,28 @@ static void row_clear(row *r)
         nfi_thr_result_clear(&r->res[s]);
 }
 
-/* The closed forms of format f for K classes (64 bits, to nearest). */
+/* Working precision of the closed forms and differences: 64 bits beyond
+ * the format's, so that their own rounding does not show. */
+static mpfr_prec_t closed_prec(const nfi_format *f)
+{
+    return (mpfr_prec_t)f->p + 64;
+}
+
+/* Decimal digits that tell neighbouring values of f apart. */
+static int decimal_digits(const nfi_format *f)
+{
+    int d = (int)((double)f->p * 0.30103) + 3;
+    return d < 17 ? 17 : d;
+}
+
+/* The closed forms of format f for K classes, to nearest. */
 static void closed_values(const nfi_format *f, size_t k, mpfr_t *cl)
 {
     mpfr_t ln2;
-    mpfr_init2(ln2, 64);
+    mpfr_init2(ln2, closed_prec(f));
     mpfr_const_log2(ln2, MPFR_RNDN);
     for (int i = 0; i < N_CLOSED; i++)
-        mpfr_init2(cl[i], 64);
+        mpfr_init2(cl[i], closed_prec(f));
     mpfr_mul_si(cl[CLOSED_P_LN2], ln2, f->p, MPFR_RNDN);
     mpfr_set_ui(cl[CLOSED_K_LN], (unsigned long)(k - 1), MPFR_RNDN);
     mpfr_log(cl[CLOSED_K_LN], cl[CLOSED_K_LN], MPFR_RNDN);
@@ -311,7 +325,7 @@ static int print_table(const nfi_format *f, const options *o,
 {
     mpfr_t cl[N_CLOSED], diff;
     closed_values(f, o->k, cl);
-    mpfr_init2(diff, 64);
+    mpfr_init2(diff, closed_prec(f));
     print_header(f, o, zy, cl);
 
     printf("%-42s", "margin from which");
@@ -360,9 +374,10 @@ static int print_table(const nfi_format *f, const options *o,
             if (yes == NULL || no == NULL)
                 status = -1;
             mpfr_sub(diff, t->yes_margin, cl[rows[i].closed], MPFR_RNDN);
-            mpfr_printf("  %-10s %s (%.17Rg) / %s (%.17Rg); %s %+.3Re%s\n",
-                        name, yes ? yes : "?", t->yes_margin,
-                        no ? no : "?", t->no_margin,
+            int dig = decimal_digits(f);
+            mpfr_printf("  %-10s %s (%.*Rg) / %s (%.*Rg); %s %+.3Re%s\n",
+                        name, yes ? yes : "?", dig, t->yes_margin,
+                        no ? no : "?", dig, t->no_margin,
                         closed_text[rows[i].closed], diff,
                         t->monotone ? "" : "; NOT MONOTONE near here");
             free(yes);
@@ -383,7 +398,8 @@ static void json_margin(const char *key, mpfr_srcptr x, const nfi_format *f)
     }
     char *h = hex_of(x, f);
     printf(", \"%s\": \"%s\"", key, h ? h : "");
-    mpfr_printf(", \"%s_decimal\": \"%.17Rg\"", key, x);
+    mpfr_printf(", \"%s_decimal\": \"%.*Rg\"", key, decimal_digits(f),
+                x);
     free(h);
 }
 
@@ -393,7 +409,7 @@ static void print_json_format(const nfi_format *f, const char *spec,
 {
     mpfr_t cl[N_CLOSED], diff;
     closed_values(f, o->k, cl);
-    mpfr_init2(diff, 64);
+    mpfr_init2(diff, closed_prec(f));
     char spelled[256];
     nfi_format_spell(f, spelled, sizeof spelled);
     printf("  {\"spec\": \"");
@@ -412,8 +428,8 @@ static void print_json_format(const nfi_format *f, const char *spec,
     json_margin("logit", zy, f);
     printf(",\n   \"closed_forms\": {");
     for (int i = 0; i < N_CLOSED; i++)
-        mpfr_printf("%s\"%s\": \"%.17Rg\"", i ? ", " : "", closed_keys[i],
-                    cl[i]);
+        mpfr_printf("%s\"%s\": \"%.*Rg\"", i ? ", " : "", closed_keys[i],
+                    decimal_digits(f), cl[i]);
     printf("},\n   \"rows\": [\n");
     int first = 1;
     for (int i = 0; i < n; i++)
