@@ -85,7 +85,7 @@ static void test_random(void)
     static const char *const specs[] = {
         "binary32", "bfloat16", "binary16", "e4m3", "e5m2",
         "p=11,emin=-6,emax=7", "p=11,emin=-6,emax=7,subnormals=off",
-        "binary32,subnormals=off"};
+        "binary32,subnormals=off", "binary64"};
     static const char *const orders[] = {"sequential", "pairwise",
                                          "lanes:8", "blocked:4", "exact"};
     static const nfi_round modes[] = {NFI_ROUND_RNE, NFI_ROUND_RZ,
@@ -94,10 +94,15 @@ static void test_random(void)
     static const size_t ns[] = {1, 3, 64};
     test_rng g;
     rng_init(&g, harness_seed(), 1);
-    long absorbed = 0, total = 0;
+    long absorbed = 0, underflow = 0, total = 0;
     for (size_t si = 0; si < sizeof specs / sizeof specs[0]; si++) {
         nfi_format f = harness_format(specs[si]);
-        double window = 3.0 * (double)f.p * log(2.0);
+        /* Margins up to 3 p ln 2 cross the absorption boundary; up to
+         * 1.2 (p - emin) ln 2 (within half the range) the underflow. */
+        double absorb_window = 3.0 * (double)f.p * log(2.0);
+        double under_window = 1.2 * (double)(f.p - f.emin) * log(2.0);
+        if (under_window > nfi_format_max_finite_d(&f) / 4)
+            under_window = nfi_format_max_finite_d(&f) / 4;
         for (int scheme = 0; scheme < 3; scheme++)
             for (size_t oi = 0; oi < 5; oi++)
                 for (size_t mi = 0; mi < 4; mi++)
@@ -115,6 +120,8 @@ static void test_random(void)
                             if (j != y && z[j] > top)
                                 top = z[j];
                         }
+                        double window = rng_below(&g, 3) == 0 ?
+                            under_window : absorb_window;
                         z[y] = truncate_to_format(&f, top +
                                                   window * rng_unit(&g));
                         nfi_pred_spec spec = {
@@ -123,16 +130,22 @@ static void test_random(void)
                             .order = order_of(orders[oi]), .batch = n};
                         nfi_pred_outcome o;
                         if (nfi_pred_eval_d(&spec, k, z, y, NULL, &o,
-                                            NULL) == 0 && o.absorbed)
-                            absorbed++;
+                                            NULL) == 0) {
+                            absorbed += o.absorbed;
+                            underflow += o.underflow;
+                        }
                         total++;
                         compare_one(&f, modes[mi], (nfi_ce_scheme)scheme,
                                     orders[oi], k, z, y, n);
                     }
     }
     /* The draw must exercise both sides of the boundary. */
-    check_true(absorbed > total / 10 && absorbed < total - total / 10,
-               "absorbed in %ld of %ld samples", absorbed, total);
+    check_true(absorbed > total / 10 && absorbed < total - total / 10 &&
+               underflow > total / 20,
+               "absorbed in %ld, underflow in %ld of %ld samples", absorbed,
+               underflow, total);
+    printf("test_predicate: %ld samples, %ld absorbed, %ld underflowed\n",
+           total, absorbed, underflow);
 }
 
 /* binary128: no kernel to compare with, but the known facts hold. */

@@ -181,7 +181,8 @@ static void test_underflow(void)
 }
 
 /* Every reported boundary flips the predicate: it holds at the smallest
- * "yes" margin and fails at the largest "no" margin. */
+ * "yes" margin and fails at the largest "no" margin, in every
+ * deterministic mode. */
 static void test_flip(void)
 {
     static const char *const specs[] = {"binary32", "bfloat16", "binary16",
@@ -189,6 +190,8 @@ static void test_flip(void)
     static const char *const orders[] = {"sequential", "pairwise",
                                          "lanes:8", "blocked:4", "exact"};
     static const double logits[] = {0.0, 1.0, 10.0, 100.0, -3.0};
+    static const nfi_round modes[] = {NFI_ROUND_RNE, NFI_ROUND_RZ,
+                                      NFI_ROUND_RU, NFI_ROUND_RD};
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         nfi_format f = harness_format(specs[i]);
         for (int scheme = 0; scheme < 3; scheme++)
@@ -196,7 +199,7 @@ static void test_flip(void)
                 for (size_t l = 0; l < 5; l++)
                     for (int ev = 0; ev < 2; ev++) {
                         nfi_pred_spec s = {
-                            .format = f, .mode = NFI_ROUND_RNE,
+                            .format = f, .mode = modes[(o + l) % 4],
                             .scheme = (nfi_ce_scheme)scheme,
                             .order = order_of(orders[o]), .batch = 1};
                         size_t k = (o + l) % 2 ? 23 : 10;
@@ -238,8 +241,13 @@ static void test_flip(void)
                                        orders[o], logits[l], k, ev, h,
                                        side ? "no" : "yes");
                         }
-                        check_true(r.status != NFI_THR_NEVER,
-                                   "%s: a boundary exists", specs[i]);
+                        /* Rounding up, exp(c) > 0 never rounds to 0
+                         * and 1 + exp(c) never to 1: no boundary. */
+                        bool up = s.mode == NFI_ROUND_RU;
+                        check_true((r.status == NFI_THR_NEVER) == up,
+                                   "%s %s: a boundary exists unless "
+                                   "rounding up (status %d)", specs[i],
+                                   nfi_round_name(s.mode), (int)r.status);
                         for (size_t j = 0; j < k; j++)
                             mpfr_clear(z[j]);
                         nfi_thr_result_clear(&r);
