@@ -13,7 +13,7 @@
  *    2^-p).  So the smallest absorbed margin is T1 rounded up into the
  *    format and the largest not absorbed is its predecessor: for
  *    binary32 T1 = 16.635532273834..., for binary64 36.7368005696771...,
- *    bfloat16 5.54126..., binary16 7.62409...; the closed form p ln 2
+ *    bfloat16 5.54128..., binary16 7.62413...; the closed form p ln 2
  *    is off by ln(1 + 2^-p) before the margin's own rounding.
  * 2. K - 1 competitors, exact order: s = RN(1 + (K-1) e) is 1 exactly
  *    when (K-1) e <= 2^-p, i.e. e <= w = RD(2^-p / (K-1)), i.e. exp c <
