@@ -24,6 +24,7 @@ static const char usage[] =
 "  demo               a tour: formats, rounding modes, softmax absorption\n"
 "  train              train a model (mlp, ufm) on a task, write a run dir\n"
 "  plot RUNDIR...     draw the metrics of runs into a PNG or SVG (gnuplot)\n"
+"  threshold          exact margins where softmax absorbs or underflows\n"
 "  help [COMMAND]     this text, or the help of a command\n"
 "  version            the version\n"
 "\n"
@@ -36,6 +37,7 @@ static const char usage[] =
 "Examples:\n"
 "  nfi format bf16 binary16 e4m3\n"
 "  nfi arith --format bfloat16 --round rd -e 'add 1 2^-9'\n"
+"  nfi threshold --format binary32,bf16 --classes 23\n"
 "  printf 'mul 3 0x1.555556p-2\\nexp 1\\n' | nfi arith --format binary32\n"
 "\n"
 "Run 'nfi help COMMAND' for the options of a command.\n";
@@ -67,8 +69,10 @@ static int dispatch(int argc, char **argv)
                 return nfi_cmd_train(2, args);
             if (strcmp(argv[2], "plot") == 0)
                 return nfi_cmd_plot(2, args);
+            if (strcmp(argv[2], "threshold") == 0)
+                return nfi_cmd_threshold(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
-                    "arith, demo, train, plot\n", argv[2]);
+                    "arith, demo, train, plot, threshold\n", argv[2]);
             return 2;
         }
         fputs(usage, stdout);
@@ -89,8 +93,11 @@ static int dispatch(int argc, char **argv)
         return nfi_cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0)
         return nfi_cmd_plot(argc - 1, argv + 1);
+    if (strcmp(cmd, "threshold") == 0)
+        return nfi_cmd_threshold(argc - 1, argv + 1);
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
-            "demo, train, plot, help, version (see 'nfi help')\n", cmd);
+            "demo, train, plot, threshold, help, version (see 'nfi "
+            "help')\n", cmd);
     return 2;
 }
 
