@@ -14,6 +14,12 @@
 #define NFI_ELEM_REL_ERROR 0x1p-48
 
 int nfi_elem_exp(double x, double *y);
+
+/* nfi_elem_exp on four arguments at once, the same operations in the
+ * same order on each (so y[l] is bit for bit what nfi_elem_exp(x[l])
+ * gives): sets bit l of the result when lane l answered, and y[l] then;
+ * lanes outside the domain are left for the scalar function. */
+unsigned nfi_elem_exp4(const double x[4], double y[4]);
 int nfi_elem_log(double x, double *y);
 
 /* The second stage, for the formats the first cannot decide (p near

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "elementary.h"
+#include "lanes.h"
 #include "engine_mpfr.h"
 #include "engine_native.h"
 #include "bits.h"
@@ -965,7 +966,30 @@ void nfi_fast_mul_array(nfi_fast *c, size_t n, double *out, const double *a,
 NFI_FMA_CLONES
 void nfi_fast_exp_array(nfi_fast *c, size_t n, double *out, const double *a)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    if (c->plain_rne) {
+        /* Four at a time: the first stage on four lanes (the scalar
+         * stage's bits), both ends of each enclosure rounded as
+         * round_enclosure does (RNE by bits in the normal range); a lane
+         * that is undecided, outside the normal range or special (the
+         * first stage declines NaN, infinities and |a| >= 690; a = 0
+         * gives y = 1 exactly, which rounds to 1) takes fast_exp. */
+        const nfi_lanes_rne k = nfi_lanes_rne_of(c);
+        for (; i + 4 <= n; i += 4) {
+            double y[4];
+            unsigned answered = nfi_elem_exp4(a + i, y);
+            nfi_v4d v = nfi_load4(y);
+            nfi_v4u outside = {0, 0, 0, 0};
+            nfi_v4d lo = nfi_lanes_round(&k, v * (1.0 - 0x1p-47), &outside);
+            nfi_v4d hi = nfi_lanes_round(&k, v * (1.0 + 0x1p-47), &outside);
+            for (int l = 0; l < 4; l++) {
+                bool ok = (answered >> l & 1) && outside[l] == 0 &&
+                          nfi_bits_of(lo[l]) == nfi_bits_of(hi[l]);
+                out[i + l] = ok ? lo[l] : fast_exp(c, a[i + l]);
+            }
+        }
+    }
+    for (; i < n; i++)
         out[i] = fast_exp(c, a[i]);
 }
 

@@ -28,6 +28,19 @@ const char *nfi_ce_scheme_name(nfi_ce_scheme scheme)
 
 #define STACK_K 256
 
+/* out[j] = exp(x[j]) for j < k in the handle's format: the fast engine's
+ * array exponential (the same roundings with the same stochastic
+ * indices, element j taking the j-th) or the twin's scalar ones. */
+static void exp_all(nfi_arith *a, size_t k, double *out, const double *x)
+{
+    if (!a->reference) {
+        nfi_fast_exp_array(&a->fast, k, out, x);
+        return;
+    }
+    for (size_t j = 0; j < k; j++)
+        out[j] = nfi_arith_exp(a, x[j]);
+}
+
 static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
                        const nfi_reduction *order, size_t k, const double *z,
                        size_t y, size_t n, double *grad, nfi_ce_sample *out,
@@ -48,8 +61,7 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
         m = nfi_fast_max(m, z[j]);
     for (size_t j = 0; j < k; j++)
         d[j] = nfi_arith_sub(a, z[j], m);
-    for (size_t j = 0; j < k; j++)
-        e[j] = nfi_arith_exp(a, d[j]);
+    exp_all(a, k, e, d);
     double s = nfi_reduce_sum(a, order, k, e, 1);
     double n_f = nfi_arith_round(a, (double)n);
 
@@ -64,8 +76,7 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
             outv[j] = nfi_arith_sub(a, d[j], l);
         loss = -outv[y];
         double g_y = nfi_arith_div(a, -1.0, n_f);
-        for (size_t j = 0; j < k; j++)
-            grad[j] = nfi_arith_exp(a, outv[j]);
+        exp_all(a, k, grad, outv);
         for (size_t j = 0; j < k; j++) {
             double u = nfi_arith_mul(a, grad[j], g_y);
             d[j] = grad[j]; /* keep the probability for the mass */

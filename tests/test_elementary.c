@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bits.h"
 #include "elementary.h"
 #include "harness.h"
 
@@ -186,6 +187,16 @@ static void check_exp(test_rng *rng, long n)
         if (!(x > -690.0 && x < 690.0))
             continue;
         check_error(&rec, true, x);
+        /* the four-lane form gives the scalar bits, in every lane */
+        double xs[4] = {x, -x, x * 0.5, 700.0}, y4[4], y1;
+        unsigned answered = nfi_elem_exp4(xs, y4);
+        for (int l = 0; l < 4; l++) {
+            int one = nfi_elem_exp(xs[l], &y1);
+            check_true(one == (int)(answered >> l & 1) &&
+                           (!one || nfi_bits_of(y1) == nfi_bits_of(y4[l])),
+                       "nfi_elem_exp4 lane %d of %a: %a, scalar %a", l,
+                       xs[l], y4[l], y1);
+        }
     }
     printf("nfi_elem_exp: %ld arguments, largest relative error %.3g "
            "(2^%.2f) at %a; bound 2^-48\n", rec.count, rec.max_error,
