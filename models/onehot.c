@@ -213,25 +213,28 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
     for (size_t o = 0; o < m && status == 0; o++)
         finite[o] = all_finite(d + o, (ptrdiff_t)m, n);
     bool same = nfi_format_equal(&out->fast.format, &acc->fast.format);
-    /* A column of D that is all zeros (a unit that is off for every
-     * sample) makes every product a zero with the sign of its d (x >= 0),
-     * and a sum of zeros is -0 exactly when every term is -0 (when any
-     * is, in RD: IEEE 754 6.3); the cast keeps it.  So that column's
-     * weight gradients are known without the full product. */
-    double *dead = malloc(rows * sizeof *dead);
-    if (dead == NULL)
+    /* When every term of an element's full sum is zero (its hot d[s][o]
+     * are all zero, or it has none: the other products are zero anyway),
+     * each product is a zero with the sign of its d (x >= 0), and a sum
+     * of zeros is -0 exactly when every term is -0 (when any is, in RD:
+     * IEEE 754 6.3); the cast keeps it.  zero_sum[o] is that zero for
+     * column o, from the signs of the whole column; it needs no full
+     * product (and this case is common: a unit off for the samples of
+     * one input value). */
+    double *zero_sum = malloc(rows * sizeof *zero_sum);
+    bool *hot_nonzero = malloc(rows * sizeof *hot_nonzero);
+    if (zero_sum == NULL || hot_nonzero == NULL)
         status = -1;
     for (size_t o = 0; o < m && status == 0; o++) {
-        bool zero = n > 0, all_negative = true, any_negative = false;
-        for (size_t s = 0; s < n && zero; s++) {
-            double v = d[s * m + o];
-            zero = v == 0.0;
-            all_negative = all_negative && signbit(v);
-            any_negative = any_negative || signbit(v);
+        bool all_negative = true, any_negative = false;
+        for (size_t s = 0; s < n; s++) {
+            bool neg = signbit(d[s * m + o]) != 0;
+            all_negative = all_negative && neg;
+            any_negative = any_negative || neg;
         }
         bool negative = acc->fast.mode == NFI_ROUND_RD ? any_negative
                                                         : all_negative;
-        dead[o] = !zero ? NAN : negative ? -0.0 : 0.0;
+        zero_sum[o] = n > 0 && negative ? -0.0 : 0.0;
     }
 
     for (size_t k = 0; k < width && status == 0; k++) {
@@ -239,6 +242,8 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
         bool gather = !plain[k] && count[k] > 0;
         /* The rows d[s] of the hot samples summed in sequence, zeros
          * included (onehot.h, 2; zero sums take the full product). */
+        for (size_t o = 0; o < m && status == 0; o++)
+            hot_nonzero[o] = false;
         if (gather) {
             memcpy(sums, d + hot[0] * m, m * sizeof *sums);
             for (size_t t = 1; t < count[k]; t++)
@@ -246,6 +251,11 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
             memcpy(result, sums, m * sizeof *result);
             if (!same)
                 round_row(out, m, result);
+            for (size_t t = 0; t < count[k]; t++) {
+                const double *row = d + hot[t] * m;
+                for (size_t o = 0; o < m; o++)
+                    hot_nonzero[o] = hot_nonzero[o] || row[o] != 0.0;
+            }
         }
         for (size_t o = 0; o < m && status == 0; o++) {
             double *dst = dw + o * width + k;
@@ -253,8 +263,8 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
                 *dst = result[o];
                 continue;
             }
-            if (!isnan(dead[o])) {
-                *dst = dead[o];
+            if (!plain[k] && finite[o] && !hot_nonzero[o]) {
+                *dst = zero_sum[o];
                 continue;
             }
             nfi_matrix_view dcol = {d + o, 1, (ptrdiff_t)m, NULL};
@@ -269,6 +279,7 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
     free(samples);
     free(finite);
     free(sums);
-    free(dead);
+    free(zero_sum);
+    free(hot_nonzero);
     return status;
 }

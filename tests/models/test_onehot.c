@@ -9,7 +9,8 @@
  * value other than 0 and 1; weights with zeros of both signs, exact
  * cancellations (w[o][a] = -w[o][b]), an infinity and a NaN; incoming
  * gradients with a dead unit (all zeros of mixed signs) and an
- * infinity.  Weights in another format than the accumulator's exercise
+ * infinity, a unit off for some samples and one off for all but one
+ * (all of its zeros -0).  Weights in another format than the accumulator's exercise
  * the casts, and an output format with a narrow range casts non-zero
  * sums to zero. */
 #include <math.h>
@@ -81,8 +82,15 @@ static void make_gradients(nfi_arith *acc, double *d, bool special)
 {
     for (size_t i = 0; i < ROWS * UNITS; i++)
         d[i] = nfi_arith_round(acc, random_value());
-    for (size_t s = 0; s < ROWS; s++)
+    for (size_t s = 0; s < ROWS; s++) {
         d[s * UNITS + 2] = s % 3 ? 0.0 : -0.0;
+        /* unit 0: off for some samples (zeros of both signs), unit 5: off
+         * for all but one, whose zeros are all -0 */
+        if (s % 2 == 0)
+            d[s * UNITS + 0] = s % 4 ? -0.0 : 0.0;
+        if (s != 4)
+            d[s * UNITS + 5] = -0.0;
+    }
     if (special)
         d[4 * UNITS + 3] = -INFINITY;
 }
