@@ -31,9 +31,11 @@
  *      term, or exact cancellation), the sign of the full sum's zero
  *      depends on the signs of all the skipped zero products and on the
  *      mode.  Such elements are recomputed with the full product
- *      (nfi_matmul on that one element): the fallback makes the two
- *      agree in every case, and it is rare (a dead unit, an exact
- *      cancellation).
+ *      (nfi_matmul on that one element), except in the weight gradient
+ *      when every term of the full sum is zero (the hot d's are zero):
+ *      then each term is a zero with the sign of its d, and the sum is
+ *      -0 exactly when every term is -0 (any, in RD; IEEE 754 6.3).
+ *      What remains for the fallback is rare (exact cancellation).
  *   5. Non-finite weights.  0 * inf is NaN in the full product and is
  *      skipped by the gather; a row of weights (or a column of incoming
  *      gradients) holding an infinity or NaN is therefore computed with

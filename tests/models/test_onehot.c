@@ -10,9 +10,9 @@
  * cancellations (w[o][a] = -w[o][b]), an infinity and a NaN; incoming
  * gradients with a dead unit (all zeros of mixed signs) and an
  * infinity, a unit off for some samples and one off for all but one
- * (all of its zeros -0).  Weights in another format than the accumulator's exercise
- * the casts, and an output format with a narrow range casts non-zero
- * sums to zero. */
+ * (all of its zeros -0).  Weights in another format than the
+ * accumulator's exercise the casts, and an output format with a narrow
+ * range casts non-zero sums to zero. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
