@@ -210,8 +210,6 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
                 samples[start[k] + count[k]++] = s;
         }
     }
-    for (size_t o = 0; o < m && status == 0; o++)
-        finite[o] = all_finite(d + o, (ptrdiff_t)m, n);
     bool same = nfi_format_equal(&out->fast.format, &acc->fast.format);
     /* When every term of an element's full sum is zero (its hot d[s][o]
      * are all zero, or it has none: the other products are zero anyway),
@@ -223,17 +221,27 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
      * one input value). */
     double *zero_sum = malloc(rows * sizeof *zero_sum);
     bool *hot_nonzero = malloc(rows * sizeof *hot_nonzero);
-    if (zero_sum == NULL || hot_nonzero == NULL)
+    unsigned char *all_neg = malloc(rows), *any_neg = malloc(rows);
+    if (!zero_sum || !hot_nonzero || !all_neg || !any_neg)
         status = -1;
+    /* Column facts from the rows of D, row by row (contiguous). */
     for (size_t o = 0; o < m && status == 0; o++) {
-        bool all_negative = true, any_negative = false;
-        for (size_t s = 0; s < n; s++) {
-            bool neg = signbit(d[s * m + o]) != 0;
-            all_negative = all_negative && neg;
-            any_negative = any_negative || neg;
+        finite[o] = true;
+        all_neg[o] = 1;
+        any_neg[o] = 0;
+    }
+    for (size_t s = 0; s < n && status == 0; s++) {
+        const double *row = d + s * m;
+        for (size_t o = 0; o < m; o++) {
+            unsigned char neg = signbit(row[o]) != 0;
+            finite[o] = finite[o] && isfinite(row[o]);
+            all_neg[o] &= neg;
+            any_neg[o] |= neg;
         }
-        bool negative = acc->fast.mode == NFI_ROUND_RD ? any_negative
-                                                        : all_negative;
+    }
+    for (size_t o = 0; o < m && status == 0; o++) {
+        bool negative = acc->fast.mode == NFI_ROUND_RD ? any_neg[o]
+                                                        : all_neg[o];
         zero_sum[o] = n > 0 && negative ? -0.0 : 0.0;
     }
 
@@ -281,5 +289,7 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
     free(sums);
     free(zero_sum);
     free(hot_nonzero);
+    free(all_neg);
+    free(any_neg);
     return status;
 }
