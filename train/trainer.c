@@ -244,6 +244,11 @@ double *nfi_trainer_params(nfi_trainer *t, size_t *n)
 /* The training set's logits of the last forward pass. */
 static const double *train_logits(const nfi_trainer *t)
 {
+    return nfi_trainer_train_logits(t);
+}
+
+const double *nfi_trainer_train_logits(const nfi_trainer *t)
+{
     return t->spec.model == NFI_MODEL_UFM ? t->logits
                                           : t->train_cache.logits;
 }

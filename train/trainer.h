@@ -178,4 +178,9 @@ int nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
  * (train/checkpoint.h) reads and restores the parameters through it. */
 double *nfi_trainer_params(nfi_trainer *t, size_t *n);
 
+/* The training logits of the last forward pass, (N, K) row-major, values
+ * of the logits format: after nfi_trainer_step, those of the forward
+ * pass of that step (the parameters before its update).  Owned by t. */
+const double *nfi_trainer_train_logits(const nfi_trainer *t);
+
 #endif

@@ -35,6 +35,7 @@
 #define NFI_RUNDIR_METRICS "metrics.csv"
 #define NFI_RUNDIR_SUMMARY "summary.json"
 #define NFI_RUNDIR_SNAPSHOTS "snapshots"
+#define NFI_RUNDIR_TRAIN_LABELS "train_labels.npy"
 
 /* The longest reason kept in a status file, in bytes. */
 #define NFI_STATUS_REASON_MAX 400
