@@ -63,7 +63,11 @@ static const char train_usage[] =
 "                     metrics row of step N), samples.json describing it;\n"
 "                     logits.npy, (n_train, K) float64, the training\n"
 "                     logits of that forward pass (logits format), with\n"
-"                     logits.json.\n"
+"                     logits.json; features.npy, (n_train, H) float64,\n"
+"                     the penultimate features of that forward pass\n"
+"                     (the ufm's H before the update), and\n"
+"                     classifier.npy, (2, K, H), the classifier weights\n"
+"                     before and after the update of step N.\n"
 "                     Each snapshot is a checkpoint too: params.npy,\n"
 "                     optim_m.npy, optim_v.npy (the parameter vector and\n"
 "                     the optimizer's moments, float64, as the optimizer\n"
@@ -862,6 +866,42 @@ static int write_logits(nfi_rundir *rd, const nfi_trainer *t, long step,
                         "labels in train_labels.npy", err);
 }
 
+/* features.npy (N, width) and classifier.npy (2, K, width): the
+ * penultimate features of the step's forward pass and the classifier
+ * weights before and after its update. */
+static int write_drift(nfi_rundir *rd, const nfi_trainer *t, long step,
+                       nfi_error *err)
+{
+    nfi_step_view v;
+    nfi_trainer_step_view(t, &v);
+    size_t k = t->spec.classes, n = t->train.n;
+    nfi_role frole = t->spec.model == NFI_MODEL_UFM ? NFI_ROLE_PARAMS
+                                                    : NFI_ROLE_ACTIVATIONS;
+    char ff[256], pf[256];
+    nfi_format_spell(&t->spec.policy.format[frole], ff, sizeof ff);
+    nfi_format_spell(&t->spec.policy.format[NFI_ROLE_PARAMS], pf,
+                     sizeof pf);
+    double *w = malloc((2 * k * v.width > 0 ? 2 * k * v.width : 1) *
+                       sizeof *w);
+    if (w == NULL)
+        return nfi_error_set(err, "out of memory writing classifier.npy");
+    memcpy(w, v.w_before, k * v.width * sizeof *w);
+    memcpy(w + k * v.width, v.w_after, k * v.width * sizeof *w);
+    size_t fshape[2] = {n, v.width}, wshape[3] = {2, k, v.width};
+    int rc = write_tensor(rd, step, "features", 2, fshape, v.features, ff,
+                          nfi_role_name(frole), "the penultimate features "
+                          "of the forward pass of this step, one row per "
+                          "training sample in the order of the split",
+                          err);
+    if (rc == 0)
+        rc = write_tensor(rd, step, "classifier", 3, wshape, w, pf,
+                          "params", "the classifier weights (K, width) "
+                          "before [0] and after [1] this step's update",
+                          err);
+    free(w);
+    return rc;
+}
+
 /* train_labels.npy: the label of each training sample, in the order of
  * the split, int64 (N). */
 static int write_labels(nfi_rundir *rd, const nfi_trainer *t,
@@ -1078,7 +1118,8 @@ started:;
             if (write_row(csv, &m, &err) != 0 ||
                 write_samples(rd, m.step, rec, data.n_train, buf,
                               &err) != 0 ||
-                write_logits(rd, &t, m.step, &err) != 0) {
+                write_logits(rd, &t, m.step, &err) != 0 ||
+                write_drift(rd, &t, m.step, &err) != 0) {
                 status = 1;
                 break;
             }
@@ -1187,7 +1228,9 @@ out:
  * caused. */
 static const char *const logged_files[] = {"samples.npy", "samples.json",
                                            "logits.npy", "logits.json",
-                                           NULL};
+                                           "features.npy", "features.json",
+                                           "classifier.npy",
+                                           "classifier.json", NULL};
 
 /* The first logged step after step (LONG_MAX when there is none). */
 static long next_logged(const train_config *c, long step)

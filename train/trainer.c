@@ -253,6 +253,23 @@ const double *nfi_trainer_train_logits(const nfi_trainer *t)
                                           : t->train_cache.logits;
 }
 
+void nfi_trainer_step_view(const nfi_trainer *t, nfi_step_view *v)
+{
+    if (t->spec.model == NFI_MODEL_UFM) {
+        const nfi_ufm *u = &t->ufm;
+        v->width = u->d;
+        v->features = t->before + u->offset_h;
+        v->w_before = t->before + u->offset_w;
+        v->w_after = u->params + u->offset_w;
+        return;
+    }
+    const nfi_mlp *m = &t->model;
+    v->width = m->hidden;
+    v->features = nfi_mlp_features(m, &t->train_cache, 0);
+    v->w_before = t->before + m->offset_w[m->layers];
+    v->w_after = m->params + m->offset_w[m->layers];
+}
+
 /* Share of rows whose first largest logit is the label. */
 static double accuracy(const double *logits, size_t n, size_t k,
                        const uint32_t *label)

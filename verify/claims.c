@@ -315,9 +315,11 @@ static int sample_pass_run(const nfi_runrec *r, const series *s,
     for (size_t row = 0; row < s->n && rc == 0; row++) {
         long step = (long)s->step[row];
         double *rec = NULL, *z = NULL;
-        int r1 = nfi_runrec_step_array(r, step, "samples", n, 4, &rec, err);
-        int r2 = r1 < 0 ? -1 : nfi_runrec_step_array(r, step, "logits", n,
-                                                     k, &z, err);
+        size_t sshape[2] = {n, 4}, zshape[2] = {n, k};
+        int r1 = nfi_runrec_step_array(r, step, "samples", 2, sshape, &rec,
+                                       err);
+        int r2 = r1 < 0 ? -1 : nfi_runrec_step_array(r, step, "logits", 2,
+                                                     zshape, &z, err);
         if (r1 < 0 || r2 < 0) {
             rc = -1;
         } else if (r1 == 1 || r2 == 1) {
@@ -791,18 +793,292 @@ static void check_c7(nfi_claim *c, const nfi_runrec *run, const series *s,
         evid(c, "a control does not start from the same point");
 }
 
-static void check_c4(nfi_claim *c, const nfi_runrec *r)
+/* ---- C4: the drift of w_bar ---- */
+
+/* A logged step's drift figures, each a vector of the feature width. */
+typedef struct drift {
+    size_t width;
+    double *obs;   /* the change of w_bar in the step */
+    double *pred;  /* SGD: -(lr/K) sum_i r_i h_i - lr lambda w_bar */
+    double *mu;    /* the feature mean mu_G of the forward pass */
+    double *wb0;   /* w_bar before the update */
+    double *wb1;   /* w_bar after it */
+} drift;
+
+static void drift_free(drift *d)
+{
+    free(d->obs);
+    memset(d, 0, sizeof *d);
+}
+
+/* Products of two binary64 values lie between 2^-2148 and 2^2048; sums
+ * of fewer than 2^100 of them are exact at this precision. */
+enum { EXACT_PREC = 4400 };
+
+/* Loads a step's records and computes its drift figures.  Every sum is
+ * exact (MPFR at EXACT_PREC bits) and each figure is rounded once to
+ * binary64 at the end, except r_i, the exact sum of sample i's computed
+ * logit gradients, which is rounded to binary64 before it multiplies
+ * h_i (a relative error of at most 2^-53 in each term).  Returns 0, 1
+ * when a record is missing, -1 with err on a damaged one. */
+static int drift_load(const nfi_runrec *r, const nfi_pred_spec *spec,
+                      bool sgd, long step, drift *d, nfi_error *err)
+{
+    size_t n = r->n_train, k = r->classes;
+    size_t zs[2] = {n, k}, fs[2] = {n, 0}, ws[3] = {2, k, 0};
+    double *z = NULL, *h = NULL, *w = NULL, *res = NULL, *grad = NULL;
+    int rc = nfi_runrec_step_array(r, step, "features", 2, fs, &h, err);
+    if (rc == 0)
+        rc = nfi_runrec_step_array(r, step, "classifier", 3, ws, &w, err);
+    if (rc == 0 && sgd)
+        rc = nfi_runrec_step_array(r, step, "logits", 2, zs, &z, err);
+    if (rc == 0 && ws[2] != fs[1])
+        rc = nfi_error_set(err, "step %ld of '%s': features.npy and "
+                           "classifier.npy differ in width", step, r->dir);
+    size_t m = fs[1];
+    memset(d, 0, sizeof *d);
+    if (rc == 0) {
+        d->width = m;
+        d->obs = calloc(5 * (m > 0 ? m : 1), sizeof *d->obs);
+        res = calloc(n > 0 ? n : 1, sizeof *res);
+        grad = calloc(k > 0 ? k : 1, sizeof *grad);
+        if (d->obs == NULL || res == NULL || grad == NULL)
+            rc = nfi_error_set(err, "out of memory");
+    }
+    if (rc != 0)
+        goto out;
+    d->pred = d->obs + m;
+    d->mu = d->obs + 2 * m;
+    d->wb0 = d->obs + 3 * m;
+    d->wb1 = d->obs + 4 * m;
+
+    mpfr_t acc, t;
+    mpfr_init2(acc, EXACT_PREC);
+    mpfr_init2(t, EXACT_PREC);
+    for (size_t i = 0; sgd && i < n; i++) {
+        nfi_pred_outcome o;
+        nfi_error e;
+        if (nfi_pred_eval_d(spec, k, z + i * k, (size_t)r->labels[i], grad,
+                            &o, &e) != 0) {
+            rc = nfi_error_set(err, "step %ld sample %zu of '%s': %s",
+                               step, i, r->dir, e.message);
+            break;
+        }
+        mpfr_set_zero(acc, 1);
+        for (size_t j = 0; j < k; j++)
+            mpfr_add_d(acc, acc, grad[j], MPFR_RNDN);
+        res[i] = mpfr_get_d(acc, MPFR_RNDN);
+    }
+    for (size_t c = 0; rc == 0 && c < m; c++) {
+        /* mu_G, w_bar before and after, and their difference. */
+        mpfr_set_zero(acc, 1);
+        for (size_t i = 0; i < n; i++)
+            mpfr_add_d(acc, acc, h[i * m + c], MPFR_RNDN);
+        mpfr_div_ui(t, acc, (unsigned long)n, MPFR_RNDN);
+        d->mu[c] = mpfr_get_d(t, MPFR_RNDN);
+        for (int b = 0; b < 2; b++) {
+            mpfr_set_zero(acc, 1);
+            for (size_t q = 0; q < k; q++)
+                mpfr_add_d(acc, acc, w[(b * k + q) * m + c], MPFR_RNDN);
+            mpfr_div_ui(t, acc, (unsigned long)k, MPFR_RNDN);
+            (b == 0 ? d->wb0 : d->wb1)[c] = mpfr_get_d(t, MPFR_RNDN);
+        }
+        mpfr_set_zero(acc, 1);
+        for (size_t q = 0; q < k; q++) {
+            mpfr_add_d(acc, acc, w[(k + q) * m + c], MPFR_RNDN);
+            mpfr_sub_d(acc, acc, w[q * m + c], MPFR_RNDN);
+        }
+        mpfr_div_ui(acc, acc, (unsigned long)k, MPFR_RNDN);
+        d->obs[c] = mpfr_get_d(acc, MPFR_RNDN);
+        if (!sgd)
+            continue;
+        /* -(lr/K) (sum_i r_i h_i + lambda sum_k w_k) */
+        mpfr_set_zero(acc, 1);
+        for (size_t i = 0; i < n; i++) {
+            mpfr_set_d(t, res[i], MPFR_RNDN);
+            mpfr_mul_d(t, t, h[i * m + c], MPFR_RNDN);
+            mpfr_add(acc, acc, t, MPFR_RNDN);
+        }
+        if (r->weight_decay != 0) {
+            for (size_t q = 0; q < k; q++) {
+                mpfr_set_d(t, w[q * m + c], MPFR_RNDN);
+                mpfr_mul_d(t, t, r->weight_decay, MPFR_RNDN);
+                mpfr_add(acc, acc, t, MPFR_RNDN);
+            }
+        }
+        mpfr_mul_d(acc, acc, -r->lr, MPFR_RNDN);
+        mpfr_div_ui(acc, acc, (unsigned long)k, MPFR_RNDN);
+        d->pred[c] = mpfr_get_d(acc, MPFR_RNDN);
+    }
+    mpfr_clear(acc);
+    mpfr_clear(t);
+out:
+    if (rc != 0)
+        drift_free(d);
+    free(z);
+    free(h);
+    free(w);
+    free(res);
+    free(grad);
+    return rc;
+}
+
+static double dot(const double *a, const double *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* The cosine of a and b (sign s applied to b); NaN for a zero vector. */
+static double cosine(const double *a, const double *b, double s, size_t n)
+{
+    double na = sqrt(dot(a, a, n)), nb = sqrt(dot(b, b, n));
+    return na > 0 && nb > 0 ? s * dot(a, b, n) / (na * nb) : NAN;
+}
+
+static int check_c4(nfi_claim *c, const nfi_runrec *r, const series *s,
+                    long io, long iend, nfi_error *err)
 {
     claim_init(c, "C4", "drift",
-               "the change of w_bar per step matches the residual-driven "
-               "prediction: for SGD -(lr/K) sum_i r_i h_i (r_i the sum of "
-               "sample i's computed logit gradients, h_i its features), "
-               "within the relative tolerance; for Adam the observed "
-               "drift of w_bar over the growth window has cosine at "
-               "least the minimum with minus the feature mean");
+               "SGD: at every logged step of the growth window (every "
+               "logged step without one) the observed change of w_bar in "
+               "the step equals -(lr/K) sum_i r_i h_i (- lr lambda w_bar "
+               "with weight decay) within the relative tolerance, r_i the "
+               "exact sum of sample i's computed logit gradients (the "
+               "predicate on the recorded logits), h_i its recorded "
+               "features; Adam: the drift of w_bar over the growth window "
+               "has at least the minimum cosine with minus the mean of "
+               "the feature means mu_G over the window");
+    bool sgd = strcmp(r->optimizer, "sgd") == 0;
     fig_text(c, "optimizer", "%s", r->optimizer);
-    evid(c, "the run directory records neither the features h_i nor the "
-         "classifier at consecutive steps");
+    if (sgd)
+        fig_num(c, "rel_tol", NFI_V_C4_REL_TOL, true);
+    else
+        fig_num(c, "cos_min", NFI_V_C4_COS_MIN, true);
+    if (sgd && r->momentum != 0) {
+        evid(c, "SGD with momentum %g: a step's update depends on the "
+             "earlier gradients", r->momentum);
+        return 0;
+    }
+    if (!sgd && io < 0) {
+        evid(c, "no growth window to measure the drift over");
+        return 0;
+    }
+    if (sgd && r->labels == NULL) {
+        evid(c, "the run has no train_labels.npy");
+        return 0;
+    }
+    nfi_pred_spec spec = {
+        .format = r->logits_format, .mode = r->mode, .scheme = r->scheme,
+        .order = r->order, .batch = (unsigned long)r->n_train,
+    };
+    nfi_error e;
+    if (sgd && nfi_pred_spec_check(&spec, &e) != 0) {
+        evid(c, "the predicate does not apply: %s", e.message);
+        return 0;
+    }
+    size_t i0 = io >= 0 ? (size_t)io : 0;
+    size_t i1 = io >= 0 ? (size_t)iend : s->n - 1;
+    fig_num(c, "steps_from", s->step[i0], false);
+    fig_num(c, "steps_to", s->step[i1], false);
+
+    size_t used = 0, missing = 0, ok = 0, pos = 0;
+    double worst = 0, worst_cos = INFINITY;
+    long worst_step = -1;
+    drift first = {0}, last = {0};
+    double *musum = NULL;
+    int rc = 0;
+    for (size_t i = i0; i <= i1 && rc == 0; i++) {
+        drift d;
+        long step = (long)s->step[i];
+        int q = drift_load(r, &spec, sgd, step, &d, err);
+        if (q < 0) {
+            rc = -1;
+            break;
+        }
+        if (q == 1) {
+            missing++;
+            continue;
+        }
+        size_t m = d.width;
+        if (musum == NULL && (musum = calloc(m + 1, sizeof *musum)) ==
+            NULL) {
+            drift_free(&d);
+            rc = nfi_error_set(err, "out of memory");
+            break;
+        }
+        used++;
+        for (size_t t = 0; t < m; t++)
+            musum[t] += d.mu[t];
+        if (sgd) {
+            double diff[m > 0 ? m : 1];
+            for (size_t t = 0; t < m; t++)
+                diff[t] = d.obs[t] - d.pred[t];
+            double dn = sqrt(dot(diff, diff, m));
+            double rel = dn == 0 ? 0 : dn / sqrt(dot(d.pred, d.pred, m));
+            double cs = cosine(d.obs, d.pred, 1, m);
+            if (rel <= NFI_V_C4_REL_TOL)
+                ok++;
+            if (!(rel <= worst)) {
+                worst = rel;
+                worst_step = step;
+            }
+            if (!(cs >= worst_cos))
+                worst_cos = cs;
+        } else if (cosine(d.obs, d.mu, -1, m) > 0) {
+            pos++;
+        }
+        if (first.obs == NULL) {
+            first = d;
+        } else {
+            drift_free(&last);
+            last = d;
+        }
+    }
+    fig_num(c, "steps_with_records", (double)used, false);
+    fig_num(c, "steps_without_records", (double)missing, false);
+    if (rc == 0 && used == 0)
+        evid(c, "no logged step in the window has features.npy and "
+             "classifier.npy (written by an nfi before the verifier)");
+    if (rc == 0 && used > 0 && sgd) {
+        fig_num(c, "steps_within_tol", (double)ok, false);
+        fig_num(c, "worst_rel_diff", worst, false);
+        fig_num(c, "worst_rel_diff_step", (double)worst_step, false);
+        fig_num(c, "worst_cosine", worst_cos, false);
+        c->verdict = ok == used ? NFI_VERDICT_PASS : NFI_VERDICT_FAIL;
+        evid(c, "steps %g..%g: the observed change of w_bar is within "
+             "%g of -(lr/K) sum_i r_i h_i at %zu of %zu logged steps "
+             "(worst relative difference %.3g at step %ld; smallest "
+             "cosine %.3g)", s->step[i0], s->step[i1], NFI_V_C4_REL_TOL,
+             ok, used, worst, worst_step, worst_cos);
+    } else if (rc == 0 && used > 0) {
+        size_t m = first.width;
+        const drift *end = last.obs != NULL ? &last : &first;
+        double total[m > 0 ? m : 1];
+        for (size_t t = 0; t < m; t++) {
+            total[t] = end->wb1[t] - first.wb0[t];
+            musum[t] /= (double)used;
+        }
+        double cs = cosine(total, musum, -1, m);
+        fig_num(c, "cosine", cs, false);
+        fig_num(c, "drift_norm", sqrt(dot(total, total, m)), false);
+        fig_num(c, "steps_positive_cosine", (double)pos, false);
+        c->verdict = cs >= NFI_V_C4_COS_MIN ? NFI_VERDICT_PASS
+                                            : NFI_VERDICT_FAIL;
+        evid(c, "steps %g..%g: the drift of w_bar (norm %.3g) has cosine "
+             "%.3f with -mu_G (mean over %zu logged steps); a single "
+             "step's drift points within 90 degrees of -mu_G at %zu of "
+             "%zu", s->step[i0], s->step[i1],
+             sqrt(dot(total, total, m)), cs, used, pos, used);
+    }
+    if (missing > 0)
+        evid(c, "%zu logged steps lack records", missing);
+    drift_free(&first);
+    drift_free(&last);
+    free(musum);
+    return rc;
 }
 
 int nfi_verify_claims(const char *dir, const char *const *controls,
@@ -840,7 +1116,8 @@ int nfi_verify_claims(const char *dir, const char *const *controls,
     check_c1(&out->claim[0], &r, &p);
     check_c2(&out->claim[1], &r, &p);
     check_c3(&out->claim[2], &r, &s, io, &p);
-    check_c4(&out->claim[3], &r);
+    if (check_c4(&out->claim[3], &r, &s, io, iend, err) != 0)
+        goto out;
     check_c5(&out->claim[4], &s, io, iend);
     check_c6(&out->claim[5], &s, io, is);
     check_c7(&out->claim[6], &r, &s, io, iend, ctl, ncontrols);

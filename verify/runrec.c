@@ -205,7 +205,7 @@ int nfi_runrec_open(const char *dir, nfi_runrec *r, nfi_error *err)
 }
 
 int nfi_runrec_step_array(const nfi_runrec *r, long step, const char *name,
-                          size_t rows, size_t cols, double **out,
+                          int ndim, size_t *shape, double **out,
                           nfi_error *err)
 {
     char path[4096], file[256];
@@ -219,12 +219,18 @@ int nfi_runrec_step_array(const nfi_runrec *r, long step, const char *name,
     nfi_npy_array a;
     if (nfi_npy_read(path, &a, err) != 0)
         return -1;
-    if (a.dtype != NFI_DTYPE_FLOAT64 || a.ndim != 2 ||
-        a.shape[0] != rows || a.shape[1] != cols) {
+    bool ok = a.dtype == NFI_DTYPE_FLOAT64 && a.ndim == ndim;
+    for (int d = 0; ok && d < ndim; d++)
+        ok = shape[d] == 0 || a.shape[d] == shape[d];
+    if (!ok) {
         nfi_npy_free(&a);
-        return nfi_error_set(err, "'%s' is not a float64 array of shape "
-                             "(%zu, %zu)", path, rows, cols);
+        return nfi_error_set(err, "'%s' is not a float64 array of the "
+                             "shape expected (%d dimensions, N = %zu, "
+                             "K = %zu)", path, ndim, r->n_train,
+                             r->classes);
     }
+    for (int d = 0; d < ndim; d++)
+        shape[d] = a.shape[d];
     *out = a.data;
     return 0;
 }

@@ -60,12 +60,13 @@ double nfi_runrec_at(const nfi_runrec *r, const char *name, size_t i);
 int nfi_runrec_snapshot_path(const nfi_runrec *r, long step,
                              const char *name, char *buf, size_t cap);
 
-/* Reads the (rows, cols) float64 array NAME.npy of a step's snapshot
- * into a malloc'ed *out.  Returns 0; 1 when the file does not exist
- * (*out NULL); or -1 with err naming it when it cannot be read or has
- * another dtype or shape. */
+/* Reads the float64 array NAME.npy of a step's snapshot, of ndim
+ * dimensions (at most 3) and the given shape, into a malloc'ed *out; an
+ * entry 0 of shape accepts any extent and receives the file's.  Returns
+ * 0; 1 when the file does not exist (*out NULL); or -1 with err naming
+ * it when it cannot be read or has another dtype or shape. */
 int nfi_runrec_step_array(const nfi_runrec *r, long step, const char *name,
-                          size_t rows, size_t cols, double **out,
+                          int ndim, size_t *shape, double **out,
                           nfi_error *err);
 
 #endif

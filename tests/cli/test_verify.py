@@ -136,6 +136,33 @@ def run(tmp):
     check(claims["C7"]["verdict"] == "FAIL", "absorbing control C7: %s"
           % claims["C7"]["evidence"])
 
+    # C4 for Adam: the drift of w_bar against -mu_G over the window.
+    claims, _ = verdicts(bf)
+    check(claims["C4"]["verdict"] == "PASS" and
+          claims["C4"]["figures"]["cosine"] >= 0.9,
+          "bf16 Adam C4: %s" % claims["C4"]["evidence"])
+
+    # C4 for SGD, against -(lr/K) sum_i r_i h_i: it holds to rounding
+    # error with binary64 parameters and bfloat16 logits, and fails when
+    # the parameters' own rounding (bfloat16) swamps the drift.
+    sgd = ["--optimizer", "sgd", "--lr", "5", "--steps", "300"]
+    sgd_mixed = os.path.join(tmp, "sgd-mixed")
+    sgd_bf = os.path.join(tmp, "sgd-bf16")
+    train(sgd_mixed, *sgd, "--format", "binary64", "--policy",
+          "logits=bf16")
+    train(sgd_bf, *sgd, "--format", "bf16")
+    for d, want in [(sgd_mixed, "PASS"), (sgd_bf, "FAIL")]:
+        rc, _, err = verify(d)
+        claims, _ = verdicts(d)
+        c4 = claims["C4"]
+        check(rc == 0 and c4["verdict"] == want and
+              "rel_tol" in c4["thresholds"],
+              "SGD C4 %s: %s, want %s: %s" % (d, c4["verdict"], want,
+                                              c4["evidence"]))
+    claims, _ = verdicts(sgd_mixed)
+    check(claims["C4"]["figures"]["worst_rel_diff"] < 1e-9,
+          "SGD drift to rounding error: %s" % claims["C4"]["figures"])
+
     # One flipped flag: C1 fails and names the step and the sample.
     bad = os.path.join(tmp, "flipped")
     shutil.copytree(bf, bad)
