@@ -852,9 +852,11 @@ static int drift_load(const nfi_runrec *r, const nfi_pred_spec *spec,
     d->wb0 = d->obs + 3 * m;
     d->wb1 = d->obs + 4 * m;
 
+    /* Sums of binary64 values alone need only 2300 bits (see
+     * sample_pass_run); products of two need EXACT_PREC. */
     mpfr_t acc, t;
-    mpfr_init2(acc, EXACT_PREC);
-    mpfr_init2(t, EXACT_PREC);
+    mpfr_init2(acc, 2300);
+    mpfr_init2(t, 2300);
     for (size_t i = 0; sgd && i < n; i++) {
         nfi_pred_outcome o;
         nfi_error e;
@@ -893,6 +895,8 @@ static int drift_load(const nfi_runrec *r, const nfi_pred_spec *spec,
         if (!sgd)
             continue;
         /* -(lr/K) (sum_i r_i h_i + lambda sum_k w_k) */
+        mpfr_set_prec(acc, EXACT_PREC);
+        mpfr_set_prec(t, EXACT_PREC);
         mpfr_set_zero(acc, 1);
         for (size_t i = 0; i < n; i++) {
             mpfr_set_d(t, res[i], MPFR_RNDN);
@@ -909,6 +913,8 @@ static int drift_load(const nfi_runrec *r, const nfi_pred_spec *spec,
         mpfr_mul_d(acc, acc, -r->lr, MPFR_RNDN);
         mpfr_div_ui(acc, acc, (unsigned long)k, MPFR_RNDN);
         d->pred[c] = mpfr_get_d(acc, MPFR_RNDN);
+        mpfr_set_prec(acc, 2300);
+        mpfr_set_prec(t, 2300);
     }
     mpfr_clear(acc);
     mpfr_clear(t);
