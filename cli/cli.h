@@ -15,6 +15,7 @@ int nfi_cmd_demo(int argc, char **argv);
 int nfi_cmd_train(int argc, char **argv);
 int nfi_cmd_plot(int argc, char **argv);
 int nfi_cmd_threshold(int argc, char **argv);
+int nfi_cmd_verify(int argc, char **argv);
 
 /* Writes a format value into buf: C99 %a of the binary64 value for
  * formats inside binary64 (exact), a normalised hexadecimal form

@@ -60,13 +60,23 @@ static const char train_usage[] =
 "                     margin, z_y, absorbed (0 or 1), residual_mass of\n"
 "                     each training sample in the forward pass of step N\n"
 "                     (the parameters after N - 1 updates, as in the\n"
-"                     metrics row of step N), samples.json describing it.\n"
+"                     metrics row of step N), samples.json describing it;\n"
+"                     logits.npy, (n_train, K) float64, the training\n"
+"                     logits of that forward pass (logits format), with\n"
+"                     logits.json; features.npy, (n_train, H) float64,\n"
+"                     the penultimate features of that forward pass\n"
+"                     (the ufm's H before the update), and\n"
+"                     classifier.npy, (2, K, H), the classifier weights\n"
+"                     before and after the update of step N.\n"
 "                     Each snapshot is a checkpoint too: params.npy,\n"
 "                     optim_m.npy, optim_v.npy (the parameter vector and\n"
 "                     the optimizer's moments, float64, as the optimizer\n"
 "                     has them) and state.json (the step, each role's\n"
 "                     stochastic-rounding counter, the size and CRC-32 of\n"
 "                     each array; written last)\n"
+"  train_labels.npy   the label of each training sample, int64 (n_train),\n"
+"                     in the order of the split (rows of samples.npy\n"
+"                     and logits.npy)\n"
 "  summary.json       absorption onset, first spike, final figures\n"
 "Step N is the N-th update; its metrics describe its forward pass.  Rows\n"
 "are logged at step 1, every --log-every steps and at the last step.\n"
@@ -840,6 +850,78 @@ static int write_samples(nfi_rundir *rd, long step,
                         "before its update)", err);
 }
 
+/* The training logits of the step's forward pass, (N, K). */
+static int write_logits(nfi_rundir *rd, const nfi_trainer *t, long step,
+                        nfi_error *err)
+{
+    char format[256];
+    nfi_format_spell(&t->spec.policy.format[NFI_ROLE_LOGITS], format,
+                     sizeof format);
+    size_t shape[2] = {t->train.n, t->spec.classes};
+    return write_tensor(rd, step, "logits", 2, shape,
+                        nfi_trainer_train_logits(t), format, "logits",
+                        "the training logits of the forward pass of this "
+                        "step (parameters before its update), one row "
+                        "per training sample in the order of the split; "
+                        "labels in train_labels.npy", err);
+}
+
+/* features.npy (N, width) and classifier.npy (2, K, width): the
+ * penultimate features of the step's forward pass and the classifier
+ * weights before and after its update. */
+static int write_drift(nfi_rundir *rd, const nfi_trainer *t, long step,
+                       nfi_error *err)
+{
+    nfi_step_view v;
+    nfi_trainer_step_view(t, &v);
+    size_t k = t->spec.classes, n = t->train.n;
+    nfi_role frole = t->spec.model == NFI_MODEL_UFM ? NFI_ROLE_PARAMS
+                                                    : NFI_ROLE_ACTIVATIONS;
+    char ff[256], pf[256];
+    nfi_format_spell(&t->spec.policy.format[frole], ff, sizeof ff);
+    nfi_format_spell(&t->spec.policy.format[NFI_ROLE_PARAMS], pf,
+                     sizeof pf);
+    double *w = malloc((2 * k * v.width > 0 ? 2 * k * v.width : 1) *
+                       sizeof *w);
+    if (w == NULL)
+        return nfi_error_set(err, "out of memory writing classifier.npy");
+    memcpy(w, v.w_before, k * v.width * sizeof *w);
+    memcpy(w + k * v.width, v.w_after, k * v.width * sizeof *w);
+    size_t fshape[2] = {n, v.width}, wshape[3] = {2, k, v.width};
+    int rc = write_tensor(rd, step, "features", 2, fshape, v.features, ff,
+                          nfi_role_name(frole), "the penultimate features "
+                          "of the forward pass of this step, one row per "
+                          "training sample in the order of the split",
+                          err);
+    if (rc == 0)
+        rc = write_tensor(rd, step, "classifier", 3, wshape, w, pf,
+                          "params", "the classifier weights (K, width) "
+                          "before [0] and after [1] this step's update",
+                          err);
+    free(w);
+    return rc;
+}
+
+/* train_labels.npy: the label of each training sample, in the order of
+ * the split, int64 (N). */
+static int write_labels(nfi_rundir *rd, const nfi_trainer *t,
+                        nfi_error *err)
+{
+    size_t n = t->train.n;
+    int64_t *lab = malloc((n > 0 ? n : 1) * sizeof *lab);
+    if (lab == NULL)
+        return nfi_error_set(err, "out of memory writing the labels");
+    for (size_t i = 0; i < n; i++)
+        lab[i] = t->train.label[i];
+    char path[4096];
+    int rc = nfi_rundir_file(rd, NFI_RUNDIR_TRAIN_LABELS, path,
+                             sizeof path, err);
+    if (rc == 0)
+        rc = nfi_npy_write(path, NFI_DTYPE_INT64, 1, &n, lab, err);
+    free(lab);
+    return rc;
+}
+
 typedef struct run_summary {
     long onset;            /* -1: none */
     long spike;            /* -1: none */
@@ -1000,6 +1082,7 @@ static int run(train_config *c, bool force, bool resume)
     }
     char path[4096];
     if (write_config(rd, c, &err) != 0 ||
+        write_labels(rd, &t, &err) != 0 ||
         nfi_rundir_file(rd, NFI_RUNDIR_METRICS, path, sizeof path,
                         &err) != 0 ||
         (csv = nfi_csv_create(path, N_METRICS, metric_names, &err)) ==
@@ -1034,7 +1117,9 @@ started:;
         if (logged) {
             if (write_row(csv, &m, &err) != 0 ||
                 write_samples(rd, m.step, rec, data.n_train, buf,
-                              &err) != 0) {
+                              &err) != 0 ||
+                write_logits(rd, &t, m.step, &err) != 0 ||
+                write_drift(rd, &t, m.step, &err) != 0) {
                 status = 1;
                 break;
             }
@@ -1142,7 +1227,10 @@ out:
  * keeps them when it removes the snapshots that only its interruption
  * caused. */
 static const char *const logged_files[] = {"samples.npy", "samples.json",
-                                           NULL};
+                                           "logits.npy", "logits.json",
+                                           "features.npy", "features.json",
+                                           "classifier.npy",
+                                           "classifier.json", NULL};
 
 /* The first logged step after step (LONG_MAX when there is none). */
 static long next_logged(const train_config *c, long step)

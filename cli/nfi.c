@@ -25,6 +25,7 @@ static const char usage[] =
 "  train              train a model (mlp, ufm) on a task, write a run dir\n"
 "  plot RUNDIR...     draw the metrics of runs into a PNG or SVG (gnuplot)\n"
 "  threshold          exact margins where softmax absorbs or underflows\n"
+"  verify RUNDIR      check the claims C1-C7 on a run (and controls)\n"
 "  help [COMMAND]     this text, or the help of a command\n"
 "  version            the version\n"
 "\n"
@@ -71,8 +72,10 @@ static int dispatch(int argc, char **argv)
                 return nfi_cmd_plot(2, args);
             if (strcmp(argv[2], "threshold") == 0)
                 return nfi_cmd_threshold(2, args);
+            if (strcmp(argv[2], "verify") == 0)
+                return nfi_cmd_verify(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
-                    "arith, demo, train, plot, threshold\n", argv[2]);
+                    "arith, demo, train, plot, threshold, verify\n", argv[2]);
             return 2;
         }
         fputs(usage, stdout);
@@ -95,8 +98,10 @@ static int dispatch(int argc, char **argv)
         return nfi_cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "threshold") == 0)
         return nfi_cmd_threshold(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return nfi_cmd_verify(argc - 1, argv + 1);
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
-            "demo, train, plot, threshold, help, version (see 'nfi "
+            "demo, train, plot, threshold, verify, help, version (see 'nfi "
             "help')\n", cmd);
     return 2;
 }

@@ -244,8 +244,30 @@ double *nfi_trainer_params(nfi_trainer *t, size_t *n)
 /* The training set's logits of the last forward pass. */
 static const double *train_logits(const nfi_trainer *t)
 {
+    return nfi_trainer_train_logits(t);
+}
+
+const double *nfi_trainer_train_logits(const nfi_trainer *t)
+{
     return t->spec.model == NFI_MODEL_UFM ? t->logits
                                           : t->train_cache.logits;
+}
+
+void nfi_trainer_step_view(const nfi_trainer *t, nfi_step_view *v)
+{
+    if (t->spec.model == NFI_MODEL_UFM) {
+        const nfi_ufm *u = &t->ufm;
+        v->width = u->d;
+        v->features = t->before + u->offset_h;
+        v->w_before = t->before + u->offset_w;
+        v->w_after = u->params + u->offset_w;
+        return;
+    }
+    const nfi_mlp *m = &t->model;
+    v->width = m->hidden;
+    v->features = nfi_mlp_features(m, &t->train_cache, 0);
+    v->w_before = t->before + m->offset_w[m->layers];
+    v->w_after = m->params + m->offset_w[m->layers];
 }
 
 /* Share of rows whose first largest logit is the label. */

@@ -178,4 +178,24 @@ int nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
  * (train/checkpoint.h) reads and restores the parameters through it. */
 double *nfi_trainer_params(nfi_trainer *t, size_t *n);
 
+/* The training logits of the last forward pass, (N, K) row-major, values
+ * of the logits format: after nfi_trainer_step, those of the forward
+ * pass of that step (the parameters before its update).  Owned by t. */
+const double *nfi_trainer_train_logits(const nfi_trainer *t);
+
+/* What the last step saw and did to the classifier, for the verifier's
+ * drift check.  Valid after nfi_trainer_step, until the next step. */
+typedef struct nfi_step_view {
+    size_t width;           /* H (mlp) or d (ufm) */
+    const double *features; /* (N, width): the penultimate features of
+                               the step's forward pass (the mlp's last
+                               hidden activations, activations format;
+                               the ufm's H before the update, params) */
+    const double *w_before; /* (K, width): the classifier weights before
+                               the step's update (params format) */
+    const double *w_after;  /* (K, width): the same after it */
+} nfi_step_view;
+
+void nfi_trainer_step_view(const nfi_trainer *t, nfi_step_view *v);
+
 #endif

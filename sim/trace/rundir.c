@@ -272,7 +272,10 @@ static bool top_level_file(const char *name)
 {
     return strcmp(name, NFI_RUNDIR_CONFIG) == 0 ||
            strcmp(name, NFI_RUNDIR_METRICS) == 0 ||
-           strcmp(name, NFI_RUNDIR_SUMMARY) == 0;
+           strcmp(name, NFI_RUNDIR_SUMMARY) == 0 ||
+           strcmp(name, NFI_RUNDIR_TRAIN_LABELS) == 0 ||
+           strcmp(name, NFI_RUNDIR_VERIFY_JSON) == 0 ||
+           strcmp(name, NFI_RUNDIR_VERIFY_MD) == 0;
 }
 
 static bool snapshot_file(const char *name)

@@ -35,6 +35,9 @@
 #define NFI_RUNDIR_METRICS "metrics.csv"
 #define NFI_RUNDIR_SUMMARY "summary.json"
 #define NFI_RUNDIR_SNAPSHOTS "snapshots"
+#define NFI_RUNDIR_TRAIN_LABELS "train_labels.npy"
+#define NFI_RUNDIR_VERIFY_JSON "verify.json"
+#define NFI_RUNDIR_VERIFY_MD "verify.md"
 
 /* The longest reason kept in a status file, in bytes. */
 #define NFI_STATUS_REASON_MAX 400
@@ -62,8 +65,9 @@ typedef struct nfi_rundir nfi_rundir;
  *   the umask); an existing empty directory is used as it is.
  * - A non-empty directory is refused unless force is true and it is a
  *   run directory (its status file reads back).  Then the files nfi
- *   writes are deleted (config.json, metrics.csv, summary.json, the .npy
- *   and .json files in snapshots/step_N/, temporaries of atomic writes)
+ *   writes are deleted (config.json, metrics.csv, summary.json,
+ *   train_labels.npy, verify.json, verify.md, the .npy and .json files
+ *   in snapshots/step_N/, temporaries of atomic writes)
  *   with the step_N folders this empties, and status is replaced last,
  *   so that a crash half-way leaves a run directory that force accepts
  *   again.  Links are removed, never followed.  Every other file and
