@@ -157,6 +157,27 @@ static size_t adam_lanes(nfi_arith *o, nfi_arith *pa,
         !nfi_format_equal(&f->format, grads) ||
         !(native64 || (f->plain_rne && f->products_never_tiny)))
         return 0;
+    if (f->native_width == 32) {
+        /* IEEE binary32: C float arithmetic is each operation correctly
+         * rounded, subnormals included (no contraction, no flush to
+         * zero), so nothing needs flagging; the constants and the state
+         * are binary32 values, exact as floats. */
+        const float b1 = (float)k->b1, b2 = (float)k->b2;
+        const float c1 = (float)k->c1, c2 = (float)k->c2;
+        const float step = (float)k->step, root = (float)k->root;
+        const float eps = (float)k->eps;
+        for (size_t i = 0; i < s->n; i++) {
+            float d = (float)g[i];
+            float m = b1 * (float)s->m[i] + c1 * d;
+            float v = b2 * (float)s->v[i] + c2 * (d * d);
+            float denom = sqrtf(v) / root + eps;
+            float u = step * (m / denom);
+            s->m[i] = m;
+            s->v[i] = v;
+            p[i] = (float)p[i] - u;
+        }
+        return s->n;
+    }
     const nfi_lanes_rne c = nfi_lanes_rne_of(f);
     const nfi_v4d b1 = nfi_splat4(k->b1), b2 = nfi_splat4(k->b2);
     const nfi_v4d c1 = nfi_splat4(k->c1), c2 = nfi_splat4(k->c2);
