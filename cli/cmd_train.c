@@ -959,7 +959,7 @@ static void summary_add(run_summary *s, const nfi_step_metrics *m,
                     s->running_min);
     }
     s->in_spike = spike;
-    s->running_min = fmin(s->running_min, m->loss);
+    s->running_min = nfi_loss_min_update(s->running_min, m->loss);
     s->last = *m;
     s->have_last = true;
 }
@@ -1002,9 +1002,8 @@ static int write_summary(nfi_rundir *rd, const run_summary *s,
     nfi_json_string(j, "absorption_onset: first logged step with "
                     "absorbed_frac > 0; spike: a logged step whose loss is "
                     "at least 10 times the minimum of the earlier logged "
-                    "losses and above it, a minimum at or below 0 counting "
-                    "as 0 (spikes counts the starts of runs of such "
-                    "steps)");
+                    "positive losses (spikes counts the starts of runs of "
+                    "such steps)");
     nfi_json_key(j, "final");
     if (s->have_last)
         json_metrics(j, &s->last);
@@ -1033,6 +1032,34 @@ static int resume_finish(nfi_rundir *rd, const train_config *c);
 /* Runs the configuration c into a new run directory, or, when resume is
  * true, on in the run directory c->text[O_OUT] from its last
  * checkpoint. */
+/* Warns (standard error) when a hyperparameter that enters the optim
+ * arithmetic rounds to 0 there: Adam's eps of 0 makes m / sqrt(v) a 0/0
+ * wherever v is 0, and a zero learning rate stops training. */
+static void warn_vanishing_hyperparameters(const nfi_train_spec *spec)
+{
+    const nfi_format *f = &spec->policy.format[NFI_ROLE_OPTIM];
+    struct {
+        const char *flag;
+        double value;
+        bool applies;
+    } h[] = {{"--eps", spec->optim.eps, spec->optim.kind != NFI_OPTIM_SGD},
+             {"--lr", spec->optim.lr, true}};
+    for (size_t i = 0; i < sizeof h / sizeof *h; i++) {
+        if (!h[i].applies || h[i].value == 0.0)
+            continue;
+        double r = nfi_mpfr_op_d(NFI_OP_CVT, h[i].value, 0.0, 0.0, f,
+                                 NFI_ROUND_RNE, 0);
+        if (r == 0.0) {
+            char name[128];
+            nfi_format_spell(f, name, sizeof name);
+            fprintf(stderr, "nfi train: warning: %s %g rounds to 0 in the "
+                    "optim format %s; give a larger value or a wider "
+                    "optim format (--policy optim=binary32)\n", h[i].flag,
+                    h[i].value, name);
+        }
+    }
+}
+
 static int run(train_config *c, bool force, bool resume)
 {
     nfi_error err;
@@ -1056,6 +1083,7 @@ static int run(train_config *c, bool force, bool resume)
     nfi_csv_writer *csv = NULL;
     nfi_sample_record *rec = NULL;
     double *buf = NULL;
+    warn_vanishing_hyperparameters(&c->spec);
     if (nfi_task_trainer_init(&t, &c->spec, &data, &err) != 0) {
         status = usage_error("%s", err.message);
         nfi_task_data_free(&data);
@@ -1126,6 +1154,15 @@ started:;
             last_loss = m.loss;
             last_absorbed = m.absorbed_frac;
             summary_add(&sum, &m, tty);
+            if (isnan(m.loss)) {
+                /* Nothing comes back from NaN parameters: stop here with
+                 * the row that shows it. */
+                nfi_error_set(&err, "the loss is NaN: the run diverged "
+                              "(does a hyperparameter round to 0 in its "
+                              "format, or overflow happen?)");
+                status = 1;
+                break;
+            }
         }
         if (c->snapshot_every > 0 && t.step % c->snapshot_every == 0 &&
             t.step != c->steps && write_checkpoint(rd, &t, csv, &err) != 0) {

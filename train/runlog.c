@@ -16,9 +16,15 @@
 
 bool nfi_loss_is_spike(double loss, double running_min)
 {
-    /* A minimum at or below 0 counts as 0: after a loss that rounded to
-     * zero, any positive loss is a spike.  NaN fails both tests. */
-    return loss > running_min && loss >= 10 * fmax(running_min, 0.0);
+    /* running_min is over positive losses only (+inf before one): a
+     * loss that rounded to 0 or below does not make every later one a
+     * spike.  NaN fails the test. */
+    return loss >= 10 * running_min;
+}
+
+double nfi_loss_min_update(double running_min, double loss)
+{
+    return loss > 0 ? fmin(running_min, loss) : running_min;
 }
 
 void nfi_run_series_free(nfi_run_series *s)
@@ -99,7 +105,7 @@ static int take_table(const nfi_csv_table *t, const char *path,
         if (spike && !in_spike && add_spike(s, (long)s->step[r]) != 0)
             return nfi_error_set(err, "out of memory reading '%s'", path);
         in_spike = spike;
-        running_min = fmin(running_min, s->loss[r]);
+        running_min = nfi_loss_min_update(running_min, s->loss[r]);
     }
     return 0;
 }

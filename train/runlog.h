@@ -16,10 +16,14 @@
 
 #include "error.h"
 
-/* Whether a logged loss is a spike after the earlier logged losses,
- * whose minimum is running_min (+inf before the first row).  False when
- * loss is NaN.  This is the definition summary.json states. */
+/* Whether a logged loss is a spike after the earlier logged losses:
+ * at least 10 times running_min, the minimum of the earlier positive
+ * losses (+inf before one; losses that rounded to 0 or below do not
+ * count, so that a zero loss does not make every later loss a spike).
+ * False when loss is NaN.  This is the definition summary.json states;
+ * nfi_loss_min_update keeps running_min. */
 bool nfi_loss_is_spike(double loss, double running_min);
+double nfi_loss_min_update(double running_min, double loss);
 
 /* The plotted columns of metrics.csv and the events of a run. */
 typedef struct nfi_run_series {

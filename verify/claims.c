@@ -125,8 +125,7 @@ static void find_windows(const series *s, long *io, long *is)
             *is = (long)i;
             break;
         }
-        if (!isnan(s->loss[i]))
-            m = fmin(m, s->loss[i]);
+        m = nfi_loss_min_update(m, s->loss[i]);
     }
 }
 
@@ -676,8 +675,7 @@ static void check_c6(nfi_claim *c, const series *s, long io, long is)
     }
     double m = INFINITY;
     for (long i = 0; i < is; i++)
-        if (!isnan(s->loss[i]))
-            m = fmin(m, s->loss[i]);
+        m = nfi_loss_min_update(m, s->loss[i]);
     double before = s->absf[is - 1];
     double after = s->absf[is];
     if ((size_t)is + 1 < s->n)
@@ -723,8 +721,7 @@ static void control_check(nfi_claim *c, size_t idx, const nfi_runrec *run,
                 s.loss[i] > s.loss[first])
                 spike = (long)i;
         }
-        if (!isnan(s.loss[i]))
-            m = fmin(m, s.loss[i]);
+        m = nfi_loss_min_update(m, s.loss[i]);
     }
     double fw = NAN, ff = NAN;
     if (first >= 0) {

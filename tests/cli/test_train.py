@@ -159,6 +159,20 @@ def main():
         rc, out, _ = nfi("--help")
         check(rc == 0 and "--config" in out, "--help")
 
+        # A run whose loss turns NaN stops as failed at that logged step,
+        # and an eps that rounds to 0 in the optim format is warned of.
+        f = os.path.join(tmp, "f16")
+        rc, _, err = nfi(*SHORT, "--format", "binary16", "--out", f)
+        check(rc == 1 and "NaN" in err, "NaN run: exit %d: %s" % (rc, err))
+        check("--eps 1e-08 rounds to 0" in err, "eps warning: " + err)
+        with open(os.path.join(f, "status")) as fh:
+            status = fh.read()
+        check(status.startswith("failed") and "NaN" in status,
+              "NaN run status: " + status)
+        rc, _, err = nfi(*SHORT, "--format", "binary16", "--eps", "1e-4",
+                         "--out", f, "--force")
+        check(rc == 0 and "warning" not in err,
+              "binary16 with eps 1e-4: exit %d: %s" % (rc, err))
     return clitest.finish()
 
 
