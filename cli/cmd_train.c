@@ -437,8 +437,21 @@ static int resolve_task(train_config *c)
     tc->per_class = (size_t)per_class;
     tc->input_dim = (size_t)input_dim;
     tc->subset = (size_t)subset;
-    tc->images = t[O_IMAGES];
-    tc->labels = t[O_LABELS];
+    /* config.json keeps the IDX paths absolute, so that --config and
+     * --resume find the files from any working directory. */
+    for (int o = O_IMAGES; o <= O_LABELS; o++) {
+        if (c->text[o][0] == '\0')
+            continue;
+        char *absolute = realpath(c->text[o], NULL);
+        if (absolute == NULL)
+            continue; /* the task setup names the missing file */
+        rc = set_text(c, o, absolute);
+        free(absolute);
+        if (rc != 0)
+            return rc;
+    }
+    tc->images = c->text[O_IMAGES];
+    tc->labels = c->text[O_LABELS];
     return 0;
 }
 

@@ -195,6 +195,13 @@ static int make_idx(const nfi_task_config *c, const nfi_format *acts,
     if (nfi_idx_load(images, labels, fashion ? 10 : NFI_TASK_MAX_CLASSES,
                      c->subset, &d, err) != 0)
         return fail(flag, fashion ? "task fashion-mnist" : "task idx");
+    if (d.width == 0) {
+        nfi_error_set(err, "the images of '%s' have no pixels (a dimension "
+                      "of 0); an IDX image file has one or more "
+                      "dimensions after the count, none of them 0", images);
+        nfi_idx_dataset_free(&d);
+        return fail(flag, fashion ? "task fashion-mnist" : "images");
+    }
     size_t k = 10;
     if (!fashion) {
         uint32_t top = 0;
