@@ -27,6 +27,52 @@ double nfi_loss_min_update(double running_min, double loss)
     return loss > 0 ? fmin(running_min, loss) : running_min;
 }
 
+static char *join(const char *dir, const char *name);
+
+int nfi_metrics_check(const char *path, const char *dir, size_t nrows,
+                      size_t ncols, const char *const *names,
+                      const double *values, nfi_error *err)
+{
+    size_t col = 0;
+    while (col < ncols && strcmp(names[col], "step") != 0)
+        col++;
+    if (col == ncols)
+        return nfi_error_set(err, "'%s' has no column 'step'", path);
+    double last = 0.0;
+    for (size_t r = 0; r < nrows; r++) {
+        double step = values[r * ncols + col];
+        if (!(step >= 1 && step <= 0x1p53 && step == floor(step)) ||
+            step <= last)
+            return nfi_error_set(err, "'%s' is damaged: row %zu has step "
+                                 "%g after step %g (steps are whole "
+                                 "numbers from 1, increasing)", path,
+                                 r + 1, step, last);
+        last = step;
+    }
+    /* Is the run still running?  Then a last line may be cut short. */
+    char *status = join(dir, "status");
+    bool running = false;
+    FILE *f = status ? fopen(status, "r") : NULL;
+    if (f != NULL) {
+        char word[16] = "";
+        running = fscanf(f, "%15s", word) == 1 &&
+                  strcmp(word, "running") == 0;
+        fclose(f);
+    }
+    free(status);
+    if (running)
+        return 0;
+    f = fopen(path, "rb");
+    if (f == NULL)
+        return nfi_error_set(err, "cannot read '%s'", path);
+    int end = fseek(f, -1, SEEK_END) == 0 ? fgetc(f) : EOF;
+    fclose(f);
+    if (end != '\n')
+        return nfi_error_set(err, "'%s' is damaged: its last row is cut "
+                             "short (the run is not running)", path);
+    return 0;
+}
+
 void nfi_run_series_free(nfi_run_series *s)
 {
     free(s->step);
@@ -158,7 +204,10 @@ int nfi_run_series_read(const char *dir, nfi_run_series *s,
     nfi_csv_table t;
     if (nfi_csv_read(metrics, &t, err) != 0)
         goto out;
-    rc = take_table(&t, metrics, s, err);
+    rc = nfi_metrics_check(metrics, dir, t.nrows, t.ncols,
+                           (const char *const *)t.names, t.values, err);
+    if (rc == 0)
+        rc = take_table(&t, metrics, s, err);
     nfi_csv_table_free(&t);
     if (rc == 0)
         rc = take_summary(summary, s, err);

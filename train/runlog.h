@@ -25,6 +25,16 @@
 bool nfi_loss_is_spike(double loss, double running_min);
 double nfi_loss_min_update(double running_min, double loss);
 
+/* Checks a metrics.csv read back (path, as nfi_csv_read gave it) for
+ * damage that the reader cannot see: the step column must be whole
+ * numbers >= 1, increasing; and unless the run directory's status says
+ * running, the file must end with a line end (the reader leaves out a
+ * row cut short, which only a running run may have).  Returns 0, or -1
+ * with err naming the file and the row. */
+int nfi_metrics_check(const char *path, const char *dir, size_t nrows,
+                      size_t ncols, const char *const *names,
+                      const double *values, nfi_error *err);
+
 /* The plotted columns of metrics.csv and the events of a run. */
 typedef struct nfi_run_series {
     size_t n;               /* logged rows */

@@ -13,6 +13,7 @@
 #include "trace/csv.h"
 #include "trace/json.h"
 #include "trace/npy.h"
+#include "runlog.h"
 #include "trace/rundir.h"
 
 static const char *const required_cols[] = {
@@ -136,6 +137,12 @@ static int read_metrics(nfi_runrec *r, const char *path, nfi_error *err)
     nfi_csv_table t;
     if (nfi_csv_read(path, &t, err) != 0)
         return -1;
+    if (nfi_metrics_check(path, r->dir, t.nrows, t.ncols,
+                          (const char *const *)t.names, t.values,
+                          err) != 0) {
+        nfi_csv_table_free(&t);
+        return -1;
+    }
     r->ncols = t.ncols;
     r->nrows = t.nrows;
     r->names = t.names;

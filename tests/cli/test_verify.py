@@ -218,6 +218,20 @@ def run(tmp):
     rc, _, err = verify(damaged)
     check(rc == 1 and "metrics.csv" in err, "damaged metrics.csv: %d %s"
           % (rc, err))
+    # a complete run whose last row lost its line end, and rows out of
+    # step order, are damage too (the reader alone would drop the row)
+    for name, edit in [("cut", lambda t: t[:-1]),
+                       ("order", lambda t: t.replace("\n10,", "\n1,", 1))]:
+        d = os.path.join(tmp, "damaged_" + name)
+        shutil.copytree(bf, d)
+        path = os.path.join(d, "metrics.csv")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(edit(text))
+        rc, _, err = verify(d)
+        check(rc == 1 and "damaged" in err,
+              "metrics.csv %s: %d %s" % (name, rc, err))
 
 
 if __name__ == "__main__":
