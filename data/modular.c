@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "draw.h"
+#include "split.h"
 
 static const char *const op_names[NFI_MODULAR_OP_COUNT] = {
     "add", "sub", "mul", "div"
@@ -185,35 +186,6 @@ int nfi_modular_sample_at(const nfi_modular_task *task, uint64_t index,
     return 0;
 }
 
-/* Step 1 of the rule: the sizes, or an error naming train_frac. */
-static int split_sizes(uint64_t n_pairs, double train_frac,
-                       uint64_t *n_train, nfi_error *err)
-{
-    /* Written so that NaN fails too. */
-    if (!(train_frac > 0 && train_frac < 1))
-        return nfi_error_set(err, "train_frac = %g is out of range; "
-                             "expected a number with 0 < train_frac < 1",
-                             train_frac);
-    double product = train_frac * (double)n_pairs;
-    uint64_t n = (uint64_t)floor(product);
-    if (n == 0)
-        return nfi_error_set(err, "train_frac = %g leaves the training set "
-                             "empty (floor(%g * %llu) = 0); expected "
-                             "train_frac >= 1/%llu", train_frac,
-                             train_frac, (unsigned long long)n_pairs,
-                             (unsigned long long)n_pairs);
-    /* Cannot happen for n_pairs < 2^53: fl((1 - 2^-53) n) is below n.  It
-     * guards the promise of a non-empty test set all the same. */
-    if (n >= n_pairs)
-        return nfi_error_set(err, "train_frac = %.17g leaves the test set "
-                             "empty (floor(%.17g * %llu) = %llu); expected "
-                             "a smaller train_frac", train_frac, train_frac,
-                             (unsigned long long)n_pairs,
-                             (unsigned long long)n);
-    *n_train = n;
-    return 0;
-}
-
 int nfi_modular_split_make(nfi_modular_split *out,
                            const nfi_modular_task *task, double train_frac,
                            uint64_t seed, nfi_error *err)
@@ -221,7 +193,7 @@ int nfi_modular_split_make(nfi_modular_split *out,
     memset(out, 0, sizeof *out);
     uint64_t n_pairs = task->n_pairs, n_train = 0;
     if (task_check(task, err) != 0
-        || split_sizes(n_pairs, train_frac, &n_train, err) != 0)
+        || nfi_split_size(n_pairs, train_frac, &n_train, err) != 0)
         return -1;
 
     /* Canonical indices fit in 32 bits (P <= 65521), halving the memory

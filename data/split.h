@@ -27,6 +27,13 @@
 /* The stream tag of the shuffle: the ASCII bytes "nfi-spl:". */
 #define NFI_SPLIT_TAG 0x6e66692d73706c3aULL
 
+/* The size of the training set of n samples: floor(train_frac * n) in
+ * binary64, which must leave both sets non-empty.  Returns 0 with *m
+ * set, or -1 with an error naming train_frac (NaN fails too).  The
+ * modular tasks split by the same size rule. */
+int nfi_split_size(uint64_t n, double train_frac, uint64_t *m,
+                   nfi_error *err);
+
 /* Fills perm[0 .. n-1] with the permutation of the rule above and
  * *n_train with the size of the training set.  Needs 2 <= n < 2^53 and
  * 0 < train_frac < 1 leaving both sets non-empty.  Returns 0, or -1 with
