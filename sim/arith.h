@@ -11,11 +11,11 @@
 #ifndef NFI_ARITH_H
 #define NFI_ARITH_H
 
-#include <math.h>
 #include <stdbool.h>
 
 #include "engine_fast.h"
 #include "engine_mpfr.h"
+#include "engine_native.h"
 
 typedef struct nfi_arith {
     nfi_fast fast;   /* format, mode, seed and counter live here */
@@ -26,44 +26,13 @@ typedef struct nfi_arith {
 int nfi_arith_init(nfi_arith *a, const nfi_format *f, nfi_round mode,
                    uint64_t seed, bool reference, nfi_error *err);
 
-/* The basic operations of IEEE binary32 and binary64 in RNE on the
- * hardware (engine_native.h: the build keeps contraction off and
- * subnormals on, so each is the correctly rounded result); inline, so
- * that kernels on those formats run at the speed of C float and double.
- * Returns false for the other operations. */
-static inline bool nfi_arith_native(int width, nfi_op op, double x,
-                                    double y, double *r)
-{
-    if (width == 32) {
-        float a = (float)x, b = (float)y; /* exact: binary32 values */
-        switch (op) {
-        case NFI_OP_ADD: *r = a + b; return true;
-        case NFI_OP_SUB: *r = a - b; return true;
-        case NFI_OP_MUL: *r = a * b; return true;
-        case NFI_OP_DIV: *r = a / b; return true;
-        case NFI_OP_SQRT: *r = sqrtf(a); return true;
-        case NFI_OP_CVT: *r = (float)x; return true; /* RNE of x */
-        default: return false;
-        }
-    }
-    switch (op) {
-    case NFI_OP_ADD: *r = x + y; return true;
-    case NFI_OP_SUB: *r = x - y; return true;
-    case NFI_OP_MUL: *r = x * y; return true;
-    case NFI_OP_DIV: *r = x / y; return true;
-    case NFI_OP_SQRT: *r = sqrt(x); return true;
-    case NFI_OP_CVT: *r = x; return true;
-    default: return false;
-    }
-}
-
 /* op(x, y, z) rounded once into the handle's format. */
 static inline double nfi_arith_op(nfi_arith *a, nfi_op op, double x,
                                   double y, double z)
 {
     double r;
     if (!a->reference && a->fast.native_width != 0 &&
-        nfi_arith_native(a->fast.native_width, op, x, y, &r))
+        nfi_native_basic(a->fast.native_width, op, x, y, &r))
         return r;
     if (!a->reference)
         return nfi_fast_op(&a->fast, op, x, y, z);

@@ -17,52 +17,21 @@ int nfi_native_width(const nfi_format *f, nfi_round mode)
     return 0;
 }
 
-static double op_f32(nfi_op op, float a, float b, float c)
+double nfi_native_op(int width, nfi_op op, double a, double b, double c)
 {
+    double r;
+    if (nfi_native_basic(width, op, a, b, &r))
+        return r;
     switch (op) {
-    case NFI_OP_ADD: return a + b;
-    case NFI_OP_SUB: return a - b;
-    case NFI_OP_MUL: return a * b;
-    case NFI_OP_DIV: return a / b;
-    case NFI_OP_SQRT: return sqrtf(a);
-    case NFI_OP_FMA: return fmaf(a, b, c);
-    case NFI_OP_NEG: return -a;
-    case NFI_OP_ABS: return fabsf(a);
-    case NFI_OP_MIN: return nfi_fast_min(a, b);
-    case NFI_OP_MAX: return nfi_fast_max(a, b);
-    default: return NAN;
-    }
-}
-
-static double op_f64(nfi_op op, double a, double b, double c)
-{
-    switch (op) {
-    case NFI_OP_ADD: return a + b;
-    case NFI_OP_SUB: return a - b;
-    case NFI_OP_MUL: return a * b;
-    case NFI_OP_DIV: return a / b;
-    case NFI_OP_SQRT: return sqrt(a);
-    case NFI_OP_FMA: return fma(a, b, c);
-    case NFI_OP_CVT: return a;
+    case NFI_OP_FMA:
+        return width == 32 ? fmaf((float)a, (float)b, (float)c)
+                           : fma(a, b, c);
     case NFI_OP_NEG: return -a;
     case NFI_OP_ABS: return fabs(a);
     case NFI_OP_MIN: return nfi_fast_min(a, b);
     case NFI_OP_MAX: return nfi_fast_max(a, b);
     default: return NAN;
     }
-}
-
-double nfi_native_op(int width, nfi_op op, double a, double b, double c)
-{
-    if (width == 32) {
-        /* (float)a rounds a binary64 value to nearest-even binary32: the
-         * conversion itself for cvt, exact for the operands of the other
-         * operations (they are binary32 values). */
-        if (op == NFI_OP_CVT)
-            return (float)a;
-        return op_f32(op, (float)a, (float)b, (float)c);
-    }
-    return op_f64(op, a, b, c);
 }
 
 void nfi_native_add_f32(size_t n, float *out, const float *a,

@@ -9,6 +9,7 @@
 #ifndef NFI_ENGINE_NATIVE_H
 #define NFI_ENGINE_NATIVE_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -18,6 +19,36 @@
 /* 32 for binary32, 64 for binary64 (subnormals on, overflow=inf) in RNE,
  * 0 when the native engine cannot carry out (f, mode). */
 int nfi_native_width(const nfi_format *f, nfi_round mode);
+
+/* The basic operations (+ - * / sqrt and the cast) on values held in
+ * doubles, inline so that kernels on these formats run at the speed of
+ * C float and double: sets *r and returns true, or returns false for any
+ * other operation. */
+static inline bool nfi_native_basic(int width, nfi_op op, double x,
+                                    double y, double *r)
+{
+    if (width == 32) {
+        float a = (float)x, b = (float)y; /* exact: binary32 values */
+        switch (op) {
+        case NFI_OP_ADD: *r = a + b; return true;
+        case NFI_OP_SUB: *r = a - b; return true;
+        case NFI_OP_MUL: *r = a * b; return true;
+        case NFI_OP_DIV: *r = a / b; return true;
+        case NFI_OP_SQRT: *r = sqrtf(a); return true;
+        case NFI_OP_CVT: *r = (float)x; return true; /* RNE of x */
+        default: return false;
+        }
+    }
+    switch (op) {
+    case NFI_OP_ADD: *r = x + y; return true;
+    case NFI_OP_SUB: *r = x - y; return true;
+    case NFI_OP_MUL: *r = x * y; return true;
+    case NFI_OP_DIV: *r = x / y; return true;
+    case NFI_OP_SQRT: *r = sqrt(x); return true;
+    case NFI_OP_CVT: *r = x; return true;
+    default: return false;
+    }
+}
 
 /* op on format values held in doubles; exp and log are not handled here
  * (returns NaN for them: the caller uses the fast engine). */
