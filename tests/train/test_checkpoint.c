@@ -20,32 +20,15 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "fixture.h"
 #include "harness.h"
 #include "trace/json.h"
 #include "trace/trace_util.h"
 #include "trainer.h"
 
-#define P 7
+#define P FIXTURE_P
 
-static uint32_t ta[P * P], tb[P * P], tl[P * P];
-static uint32_t va[P * P], vb[P * P], vl[P * P];
 static nfi_samples train_set, test_set;
-
-static void make_data(void)
-{
-    size_t n = 0, m = 0;
-    for (uint32_t a = 0; a < P; a++) {
-        for (uint32_t b = 0; b < P; b++) {
-            if ((a * P + b) % 3 == 0) {
-                va[m] = a, vb[m] = b, vl[m++] = (a + b) % P;
-            } else {
-                ta[n] = a, tb[n] = b, tl[n++] = (a + b) % P;
-            }
-        }
-    }
-    train_set = (nfi_samples){n, ta, tb, tl};
-    test_set = (nfi_samples){m, va, vb, vl};
-}
 
 typedef struct run_case {
     const char *name;
@@ -157,18 +140,6 @@ static bool same_state(const char *name, nfi_trainer *a, nfi_trainer *b,
     return ok;
 }
 
-static bool same_metrics(const nfi_step_metrics *a, const nfi_step_metrics *b)
-{
-    const double *x = &a->loss, *y = &b->loss;
-    size_t n = (sizeof *a - offsetof(nfi_step_metrics, loss)) /
-               sizeof(double);
-    for (size_t i = 0; i < n; i++) {
-        if (!same_double(x[i], y[i]))
-            return false;
-    }
-    return a->step == b->step;
-}
-
 static void test_resume(const run_case *c, bool twin_too)
 {
     nfi_train_spec s = spec_of(c);
@@ -203,7 +174,7 @@ static void test_resume(const run_case *c, bool twin_too)
                    c->k, c->m);
         bool same = true;
         for (long st = c->k + 1; st <= c->m; st++)
-            if (measured(st) && !same_metrics(&mw[st], &mc[st]))
+            if (measured(st) && !fixture_same_metrics(&mw[st], &mc[st]))
                 same = false;
         check_true(same, "%s: measurements after the resume", c->name);
     }
@@ -378,7 +349,7 @@ static void test_crc(void)
 int main(void)
 {
     harness_init("test_checkpoint", 1);
-    make_data();
+    fixture_modular_add(&train_set, &test_set);
     test_crc();
     static const run_case cases[] = {
         {"adam binary32 rne", "binary32", "", "sequential",

@@ -15,32 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "trainer.h"
 
-#define P 7
+#define P FIXTURE_P
 
-static uint32_t ta[P * P], tb[P * P], tl[P * P];
-static uint32_t va[P * P], vb[P * P], vl[P * P];
 static nfi_samples train_set, test_set;
 
 /* Every pair (a, b) labelled (a + b) mod P; every third pair to test. */
-static void make_data(void)
-{
-    size_t n = 0, m = 0;
-    for (uint32_t a = 0; a < P; a++) {
-        for (uint32_t b = 0; b < P; b++) {
-            if ((a * P + b) % 3 == 0) {
-                va[m] = a, vb[m] = b, vl[m++] = (a + b) % P;
-            } else {
-                ta[n] = a, tb[n] = b, tl[n++] = (a + b) % P;
-            }
-        }
-    }
-    train_set = (nfi_samples){n, ta, tb, tl};
-    test_set = (nfi_samples){m, va, vb, vl};
-}
-
 static nfi_train_spec spec_of(const char *base, const char *overrides,
                               const char *order, nfi_ce_scheme scheme,
                               nfi_round mode, bool reference)
@@ -63,18 +46,6 @@ static nfi_train_spec spec_of(const char *base, const char *overrides,
     s.seed = 3;
     s.reference = reference;
     return s;
-}
-
-static bool same_metrics(const nfi_step_metrics *a, const nfi_step_metrics *b)
-{
-    const double *x = &a->loss, *y = &b->loss;
-    size_t n = (sizeof *a - offsetof(nfi_step_metrics, loss)) /
-               sizeof(double);
-    for (size_t i = 0; i < n; i++) {
-        if (!same_double(x[i], y[i]))
-            return false;
-    }
-    return a->step == b->step;
 }
 
 static void test_twins(void)
@@ -105,7 +76,7 @@ static void test_twins(void)
                     nfi_step_metrics ma, mb;
                     nfi_trainer_step(&ta_, &ma, NULL, NULL);
                     nfi_trainer_step(&tb_, &mb, NULL, NULL);
-                    same = same_metrics(&ma, &mb);
+                    same = fixture_same_metrics(&ma, &mb);
                 }
                 for (size_t i = 0; i < ta_.model.n_params && same; i++)
                     same = same_double(ta_.model.params[i],
@@ -214,7 +185,7 @@ static void test_errors(void)
 int main(void)
 {
     harness_init("test_trainer", 1);
-    make_data();
+    fixture_modular_add(&train_set, &test_set);
     test_twins();
     test_learning();
     test_measuring_leaves_run();

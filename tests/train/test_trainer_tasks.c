@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "gaussian.h"
+#include "fixture.h"
 #include "harness.h"
 #include "idx.h"
 #include "trainer.h"
@@ -77,18 +78,6 @@ static nfi_train_spec spec_of(nfi_model_kind model, const char *base,
     return s;
 }
 
-static bool same_metrics(const nfi_step_metrics *a, const nfi_step_metrics *b)
-{
-    const double *x = &a->loss, *y = &b->loss;
-    size_t n = (sizeof *a - offsetof(nfi_step_metrics, loss)) /
-               sizeof(double);
-    for (size_t i = 0; i < n; i++) {
-        if (!same_double(x[i], y[i]))
-            return false;
-    }
-    return a->step == b->step;
-}
-
 static bool same_params(nfi_trainer *a, nfi_trainer *b)
 {
     size_t na, nb;
@@ -114,7 +103,7 @@ static bool run_pair(nfi_trainer *a, nfi_trainer *b, int steps)
         if (nfi_trainer_step(a, &ma, NULL, &err) != 0 ||
             nfi_trainer_step(b, &mb, NULL, &err) != 0)
             return false;
-        same = same_metrics(&ma, &mb);
+        same = fixture_same_metrics(&ma, &mb);
     }
     return same && same_params(a, b);
 }
