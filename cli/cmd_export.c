@@ -199,16 +199,26 @@ static void steps_with(const char *dir, const char *file, char *buf,
         snprintf(buf, cap, "none");
 }
 
-/* Reads snapshots/step_S/name.npy as float64 of the given shape. */
+/* Reads snapshots/step_S/name.npy (or alias.npy when there is no
+ * name.npy and alias is not NULL) as float64 of the given shape. */
 static int read_tensor(const char *dir, long step, const char *name,
-                       int ndim, const size_t *shape, nfi_npy_array *a,
-                       const char *what)
+                       const char *alias, int ndim, const size_t *shape,
+                       nfi_npy_array *a, const char *what)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/" NFI_RUNDIR_SNAPSHOTS "/step_%08ld/"
              "%s.npy", dir, step, name);
     nfi_error err;
     FILE *fp = fopen(path, "rb");
+    if (fp == NULL && alias != NULL) {
+        /* runs of an earlier nfi named the classifier Wc, bc */
+        snprintf(path, sizeof path, "%s/" NFI_RUNDIR_SNAPSHOTS
+                 "/step_%08ld/%s.npy", dir, step, alias);
+        fp = fopen(path, "rb");
+        if (fp == NULL)
+            snprintf(path, sizeof path, "%s/" NFI_RUNDIR_SNAPSHOTS
+                     "/step_%08ld/%s.npy", dir, step, name);
+    }
     if (fp == NULL) {
         char list[1024];
         char file[160];
@@ -377,8 +387,14 @@ int nfi_cmd_export(int argc, char **argv)
     nfi_tensor_out out[NFI_PARAM_TENSORS_MAX + 2];
     size_t n = 0;
     for (size_t i = 0; i < np && status == 0; i++) {
-        status = read_tensor(dir, step, pt[i].name, pt[i].ndim, pt[i].shape,
-                             &arrays[n], "parameters");
+        /* the classifier of an mlp: Wc, bc in runs of an earlier nfi */
+        const char *alias = NULL;
+        bool cls = r.spec.model == NFI_MODEL_MLP &&
+                   (i + 1 == np || (i + 2 == np && r.spec.classifier_bias));
+        if (cls)
+            alias = pt[i].name[0] == 'W' ? "Wc" : "bc";
+        status = read_tensor(dir, step, pt[i].name, alias, pt[i].ndim,
+                             pt[i].shape, &arrays[n], "parameters");
         if (status == 0) {
             out[n] = (nfi_tensor_out){pt[i].name, NFI_ELEM_F64, pt[i].ndim,
                                       {pt[i].shape[0], pt[i].shape[1]},
@@ -392,7 +408,8 @@ int nfi_cmd_export(int argc, char **argv)
     for (int i = 0; i < 2 && status == 0; i++) {
         if (extra[i] == NULL)
             continue;
-        status = read_tensor(dir, step, extra[i], 2, shape, &arrays[n],
+        status = read_tensor(dir, step, extra[i], NULL, 2, shape,
+                             &arrays[n],
                              i == 0 ? "logits (recorded at logged steps)"
                                     : "logit gradients (recorded at logged "
                                       "steps)");

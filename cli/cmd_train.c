@@ -534,11 +534,12 @@ static int resolve_task(train_config *c)
             return usage_error("--%s '%s' has changed since the run "
                                "recorded it (%" PRIu64 " bytes, CRC-32 %08"
                                PRIx32 "; now %" PRIu64 " bytes, CRC-32 %08"
-                               PRIx32 "): the run would not repeat; give "
-                               "the file again with --%s to accept it",
-                               defs[o].flag, c->text[o], c->expect_bytes[i],
-                               c->expect_crc[i], c->bytes[i], c->crc[i],
-                               defs[o].flag);
+                               PRIx32 "): the run would not repeat; "
+                               "restore the file, or (with --config) give "
+                               "--%s FILE on the command line to accept "
+                               "the new one", defs[o].flag, c->text[o],
+                               c->expect_bytes[i], c->expect_crc[i],
+                               c->bytes[i], c->crc[i], defs[o].flag);
     }
     tc->split = c->text[O_SPLIT];
     return 0;

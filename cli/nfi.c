@@ -81,7 +81,8 @@ static int dispatch(int argc, char **argv)
             if (strcmp(argv[2], "verify") == 0)
                 return nfi_cmd_verify(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
-                    "arith, demo, train, plot, threshold, verify, export, diff\n", argv[2]);
+                    "arith, demo, train, plot, threshold, verify, export, "
+                    "diff\n", argv[2]);
             return 2;
         }
         fputs(usage, stdout);
@@ -111,8 +112,8 @@ static int dispatch(int argc, char **argv)
     if (strcmp(cmd, "verify") == 0)
         return nfi_cmd_verify(argc - 1, argv + 1);
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
-            "demo, train, plot, threshold, verify, export, diff, help, version (see 'nfi "
-            "help')\n", cmd);
+            "demo, train, plot, threshold, verify, export, diff, help, "
+            "version (see 'nfi help')\n", cmd);
     return 2;
 }
 

@@ -210,6 +210,16 @@ def main():
     rc, _, err = train("--config", "m1/config.json", "--out", "m2")
     check(rc == 2 and "has changed since the run recorded it" in err,
           "--config refuses a changed init file: " + err)
+    # and so does --resume (m1 made to look interrupted)
+    with open("m1/status", "w") as f:
+        f.write("interrupted\nfor the test\n")
+    rc, _, err = train("--resume", "m1")
+    check(rc == 2 and "has changed since the run recorded it" in err,
+          "--resume refuses a changed init file: " + err)
+    np.savez("mut.npz", **z)
+    rc, _, err = train("--resume", "m1")
+    check(rc == 0 and read("m1/metrics.csv") == read("a/metrics.csv"),
+          "--resume with the init file restored: %d %s" % (rc, err))
 
     # ---- --split ----
     rc, _, err = run("export", "a", "--split", "--to", "split.npz")
