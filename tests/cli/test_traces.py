@@ -204,6 +204,7 @@ def main():
 
     # a changed init file is refused by --config
     np.savez("mut.npz", **z)
+    original = read("mut.npz")
     rc, _, err = train("--config", "a/config.json", "--init", "mut.npz",
                        "--out", "m1")
     np.savez("mut.npz", **w)
@@ -216,7 +217,8 @@ def main():
     rc, _, err = train("--resume", "m1")
     check(rc == 2 and "has changed since the run recorded it" in err,
           "--resume refuses a changed init file: " + err)
-    np.savez("mut.npz", **z)
+    with open("mut.npz", "wb") as f:
+        f.write(original)
     rc, _, err = train("--resume", "m1")
     check(rc == 0 and read("m1/metrics.csv") == read("a/metrics.csv"),
           "--resume with the init file restored: %d %s" % (rc, err))
