@@ -336,7 +336,7 @@ static int npz_parse(const unsigned char *b, size_t len, const char *path,
          cd_off == 0xffffffffu) && e >= 20 &&
         le(b + e - 20, 4) == ZIP64_LOCATOR) {
         uint64_t z64 = le(b + e - 20 + 8, 8);
-        if (z64 > len - 56 || le(b + z64, 4) != ZIP64_END)
+        if (len < 56 || z64 > len - 56 || le(b + z64, 4) != ZIP64_END)
             return nfi_error_set(err, "'%s' has a damaged zip64 record",
                                  path);
         entries = le(b + z64 + 32, 8);
@@ -400,7 +400,7 @@ static int npz_parse(const unsigned char *b, size_t len, const char *path,
             return nfi_error_set(err, "%s uses zip compression method %u; "
                                  "nfi reads stored (0) and deflated (8) "
                                  "members", what, method);
-        if (loff > len - 30 || le(b + loff, 4) != ZIP_LOCAL)
+        if (len < 30 || loff > len - 30 || le(b + loff, 4) != ZIP_LOCAL)
             return nfi_error_set(err, "%s is damaged: no local header at "
                                  "offset %" PRIu64, what, loff);
         uint64_t start = loff + 30 + le(b + loff + 26, 2) +
