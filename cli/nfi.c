@@ -26,6 +26,7 @@ static const char usage[] =
 "  plot RUNDIR...     draw the metrics of runs into a PNG or SVG (gnuplot)\n"
 "  threshold          exact margins where softmax absorbs or underflows\n"
 "  verify RUNDIR      check the claims C1-C7 on a run (and controls)\n"
+"  sweep              one training across many formats, in parallel\n"
 "  help [COMMAND]     this text, or the help of a command\n"
 "  version            the version\n"
 "\n"
@@ -74,8 +75,10 @@ static int dispatch(int argc, char **argv)
                 return nfi_cmd_threshold(2, args);
             if (strcmp(argv[2], "verify") == 0)
                 return nfi_cmd_verify(2, args);
+            if (strcmp(argv[2], "sweep") == 0)
+                return nfi_cmd_sweep(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
-                    "arith, demo, train, plot, threshold, verify\n", argv[2]);
+                    "arith, demo, train, plot, threshold, verify, sweep\n", argv[2]);
             return 2;
         }
         fputs(usage, stdout);
@@ -100,8 +103,10 @@ static int dispatch(int argc, char **argv)
         return nfi_cmd_threshold(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0)
         return nfi_cmd_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "sweep") == 0)
+        return nfi_cmd_sweep(argc - 1, argv + 1);
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
-            "demo, train, plot, threshold, verify, help, version (see 'nfi "
+            "demo, train, plot, threshold, verify, sweep, help, version (see 'nfi "
             "help')\n", cmd);
     return 2;
 }
