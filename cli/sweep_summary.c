@@ -321,8 +321,12 @@ int sweep_summary_write(const char *dir, const sweep_args *a,
              step_text(w->first_spike, b[3]));
         if (w->present)
             tadd(&csv, "%ld", w->spikes);
+        if (w->present)
+            nfi_double_text(w->final_loss, b[5]);
+        else
+            b[5][0] = '\0';
         tadd(&csv, ",%s,%s,%s,%s,%s,%s,%s\n", num(w->spike_ratio, b[4]),
-             num(w->final_loss, b[5]), step_text(w->last_step, b[6]),
+             b[5], step_text(w->last_step, b[6]),
              w->status, yes_no(w, 0), yes_no(w, 1), yes_no(w, 2));
 
         tadd(&md, "| %s | %s | %ld |", r->name, r->format, r->p);
@@ -337,8 +341,11 @@ int sweep_summary_write(const char *dir, const sweep_args *a,
             tadd(&md, " %ld |", w->spikes);
         else
             tadd(&md, " - |");
-        tadd(&md, " %s | %s | %s | %s | %s |\n",
-             short_num(w->final_loss, b[5]), w->status, yes_no(w, 0),
+        if (w->present && isnan(w->final_loss))
+            snprintf(b[5], sizeof b[5], "nan");
+        else
+            short_num(w->final_loss, b[5]);
+        tadd(&md, " %s | %s | %s | %s | %s |\n", b[5], w->status, yes_no(w, 0),
              yes_no(w, 1), yes_no(w, 2));
     }
 
