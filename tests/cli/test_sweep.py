@@ -271,6 +271,29 @@ def run_tests(tmp):
                   (p.returncode, p.stderr))
             same_summary("a", "mpi", "2-rank MPI sweep")
 
+    # nfi plot of a sweep directory: the heat map holds one box per
+    # logged step of positive loss, onset and spike points per run.
+    if shutil.which("gnuplot") is None:
+        print("SKIP: nfi plot SWEEPDIR: gnuplot is not installed")
+    else:
+        p = subprocess.run([clitest.NFI, "plot", "a", "-o", "a.png",
+                            "--keep-script", "a.gp"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+        check(p.returncode == 0, "plot of a sweep: rc %d %s" %
+              (p.returncode, p.stderr))
+        check(read("a.png")[:8] == b"\x89PNG\r\n\x1a\n", "a.png is a PNG")
+        gp = read("a.gp").decode()
+        heat = gp.split("$heat << EOD\n")[1].split("EOD")[0].splitlines()
+        want = sum(1 for x in rows("a") for m in
+                   metrics(os.path.join("a/runs", x["run"]))
+                   if m["loss"] > 0)
+        check(len(heat) == want, "heat map rows %d, want %d" %
+              (len(heat), want))
+        onset = gp.split("$onset << EOD\n")[1].split("EOD")[0].split()
+        want = [x for r in rows("a") if r["onset_step"]
+                for x in (r["p"], r["onset_step"])]
+        check(onset == want, "onset points %s, want %s" % (onset, want))
+
     # Bad arguments.
     bad = [
         (["--mantissa", "8-16"], "write A:B"),
