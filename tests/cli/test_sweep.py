@@ -151,6 +151,21 @@ def run_tests(tmp):
     check(not any(f.endswith("logits.npy") for f in clitest.tree("a/runs")),
           "the sweep's runs have no logits.npy")
 
+    # --records metrics (the sweep's default) changes no figure: a run
+    # with the per-sample tensors has the same metrics.csv.
+    rc, out, err = clitest.nfi(*TRAIN, "--format", "p=7,emin=-126,emax=127",
+                               "--out", "full7")
+    check(rc == 0, "nfi train --records full: rc %d %s" % (rc, err))
+    check(read("full7/metrics.csv") == read("a/runs/003-p7/metrics.csv"),
+          "--records metrics changed metrics.csv")
+    check(os.path.exists("full7/snapshots/step_00000010/logits.npy"),
+          "--records full writes logits.npy")
+    rc, out, err = sweep(*TRAIN, "--formats", "bf16", "--keep-records",
+                         "--out", "kr")
+    check(rc == 0 and any(f.endswith("logits.npy")
+                          for f in clitest.tree("kr/runs")),
+          "--keep-records: rc %d, logits.npy written" % rc)
+
     # Restart: nothing runs again.
     before = {n: read(os.path.join("a/runs", n, "status"))
               for n in os.listdir("a/runs") if not n.endswith(".log")}
