@@ -36,6 +36,12 @@ extern char **environ;
 
 static const char plot_usage[] =
 "Usage: nfi plot RUNDIR... -o FILE.png|FILE.svg [OPTIONS]\n"
+"       nfi plot SWEEPDIR -o FILE.png|FILE.svg [OPTIONS]\n"
+"\n"
+"A directory written by nfi sweep (it holds sweep.json) is drawn as\n"
+"two panels: a heat map with one row per run (the sweep's order) of\n"
+"log10 of the loss against the step (a loss of 0 or NaN left white),\n"
+"and the absorption onset and first loss spike of each run against p.\n"
 "\n"
 "Draws the metrics.csv of each run directory (written by nfi train)\n"
 "against the step, in four panels one above the other that share the\n"

@@ -279,7 +279,8 @@ int sweep_json_same(const char *path, const sweep_args *a,
     nfi_json_writer *j = sweep_json(a, &none);
     size_t len = 0;
     const char *text = j ? nfi_json_writer_text(j, &len, err) : NULL;
-    nfi_json_value *now = text ? nfi_json_parse(text, len, "sweep.json", err) : NULL;
+    nfi_json_value *now =
+        text ? nfi_json_parse(text, len, "sweep.json", err) : NULL;
     nfi_json_writer_free(j);
     if (now == NULL) {
         nfi_json_free(old);
