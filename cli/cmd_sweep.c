@@ -877,8 +877,11 @@ static int find_threshold(sweep_ctx *x, sweep_row *rows, bool *listed,
             listed[todo[k]] = true;
             th->probes[th->n_probes++] = todo[k];
         }
-        if (rc != 0)
+        if (rc != 0) {
+            snprintf(th->verdict, sizeof th->verdict, "The search stopped "
+                     "before its end; the same command continues it.");
             return rc;
+        }
         if (read_rows(x->out, plan, listed, rows) != 0)
             return 1;
         for (size_t k = 0; k < nt; k++)
