@@ -278,10 +278,18 @@ def run_tests(tmp):
         cmd = [mpirun, "-n", "2", "--oversubscribe"]
         if os.geteuid() == 0:
             cmd.append("--allow-run-as-root")
-        p = subprocess.run(cmd + [clitest.NFI, "sweep", *TRAIN, *whole,
-                                  "--jobs", "1", "--out", "mpi"],
+        # OpenMPI's own allocations at MPI_Init are never freed: in a
+        # build with AddressSanitizer its leak check would fail the ranks
+        # for them, so it is off for this sweep (its ranks and workers);
+        # the other sweeps of this test keep it.
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = ":".join(
+            x for x in (env.get("ASAN_OPTIONS"), "detect_leaks=0") if x)
+        p = subprocess.run(cmd + ["-x", "ASAN_OPTIONS", clitest.NFI, "sweep",
+                                  *TRAIN, *whole, "--jobs", "1", "--out",
+                                  "mpi"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=300)
+                           text=True, timeout=300, env=env)
         if "built without MPI" in p.stderr:
             print("SKIP: MPI test: this nfi was built without MPI "
                   "(meson option mpi)")
