@@ -202,7 +202,7 @@ def run_tests(tmp):
 
     # Interrupted and resumed: the same summary and metrics as a sweep
     # that was not interrupted.
-    long_train = TRAIN[:6] + ["--steps", "3000"] + TRAIN[8:]
+    long_train = TRAIN[:6] + ["--steps", "2000"] + TRAIN[8:]
     args = [*long_train, "--mantissa", "8:10", "--jobs", "1"]
     p = subprocess.Popen([clitest.NFI, "sweep", *args, "--out", "i"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
