@@ -678,8 +678,12 @@ static int run_batch(sweep_ctx *x, const size_t *idx, size_t n)
             break;
         int ws;
         pid_t pid = waitpid(-1, &ws, WNOHANG);
-        if (pid < 0 && errno != EINTR && errno != ECHILD)
+        if (pid < 0 && errno != EINTR) {
+            fprintf(stderr, "nfi sweep: waiting for the workers: %s\n",
+                    strerror(errno));
+            status = 1;
             break;
+        }
         if (pid <= 0) {
             if (stop_signal != 0) {
                 for (int k = 0; k < x->jobs; k++)
