@@ -3,6 +3,7 @@
 #ifndef NFI_CLI_H
 #define NFI_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <mpfr.h>
@@ -18,6 +19,11 @@ int nfi_cmd_threshold(int argc, char **argv);
 int nfi_cmd_verify(int argc, char **argv);
 int nfi_cmd_export(int argc, char **argv);
 int nfi_cmd_diff(int argc, char **argv);
+int nfi_cmd_sweep(int argc, char **argv);
+
+/* Whether --NAME is an option of nfi train that takes a value (every
+ * one but --force, --resume and --help). */
+bool nfi_train_option_known(const char *name);
 
 /* Writes a format value into buf: C99 %a of the binary64 value for
  * formats inside binary64 (exact), a normalised hexadecimal form

@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "runlog.h"
+#include "sweep.h"
 #include "trace/atomic.h"
 #include "trace/json.h"
 #include "trace/rundir.h"
@@ -35,6 +36,12 @@ extern char **environ;
 
 static const char plot_usage[] =
 "Usage: nfi plot RUNDIR... -o FILE.png|FILE.svg [OPTIONS]\n"
+"       nfi plot SWEEPDIR -o FILE.png|FILE.svg [OPTIONS]\n"
+"\n"
+"A directory written by nfi sweep (it holds sweep.json) is drawn as\n"
+"two panels: a heat map with one row per run (the sweep's order) of\n"
+"log10 of the loss against the step (a loss of 0 or NaN left white),\n"
+"and the absorption onset and first loss spike of each run against p.\n"
 "\n"
 "Draws the metrics.csv of each run directory (written by nfi train)\n"
 "against the step, in four panels one above the other that share the\n"
@@ -522,6 +529,32 @@ static int run_gnuplot(const char *script, const char *log)
     return 1;
 }
 
+/* What a picture's script is made from: the runs of nfi plot RUNDIR...
+ * or a sweep directory. */
+typedef struct script_src {
+    const plot_run *runs;
+    size_t nruns;
+    double xlo, xhi;
+    const struct sweep_pic *sweep; /* NULL: the runs */
+} script_src;
+
+typedef struct sweep_pic sweep_pic;
+static void sweep_script(buf *b, const sweep_pic *sp, const plot_opts *o,
+                         const char *term, const char *output);
+
+static void any_script(buf *b, const script_src *src, const plot_opts *o,
+                       const char *term, const char *output)
+{
+    if (src->sweep != NULL)
+        sweep_script(b, src->sweep, o, term, output);
+    else
+        make_script(b, src->runs, src->nruns, o, term, output, src->xlo,
+                    src->xhi);
+}
+
+static int render(const script_src *src, const plot_opts *o,
+                  const char *term);
+
 /* Draws the runs into o->out; returns 0 or the exit status. */
 static int draw(const plot_run *runs, size_t nruns, const plot_opts *o,
                 const char *term)
@@ -546,11 +579,21 @@ static int draw(const plot_run *runs, size_t nruns, const plot_opts *o,
         xhi += 1;
     }
 
+    script_src src = {runs, nruns, xlo, xhi, NULL};
+    return render(&src, o, term);
+}
+
+/* Writes the script of src (and --keep-script), runs gnuplot into a
+ * temporary beside o->out and renames it over o->out when gnuplot
+ * succeeded; returns 0 or the exit status. */
+static int render(const script_src *src, const plot_opts *o,
+                  const char *term)
+{
     nfi_error err;
     int status = 0;
     buf b = {0};
     if (o->keep != NULL) {
-        make_script(&b, runs, nruns, o, term, o->out, xlo, xhi);
+        any_script(&b, src, o, term, o->out);
         if (b.failed)
             status = plot_error(1, "out of memory");
         else if (nfi_atomic_write_file(o->keep, b.s, b.len, &err) != 0)
@@ -576,8 +619,7 @@ static int draw(const plot_run *runs, size_t nruns, const plot_opts *o,
         status = plot_error(1, "-o: %s", err.message);
         goto out;
     }
-    make_script(&b, runs, nruns, o, term, nfi_atomic_temp_path(f), xlo,
-                xhi);
+    any_script(&b, src, o, term, nfi_atomic_temp_path(f));
     if (b.failed) {
         status = plot_error(1, "out of memory");
     } else if (write_new(script, b.s, b.len, &err) != 0) {
@@ -605,6 +647,164 @@ out:
         fprintf(stderr, "nfi plot: warning: cannot remove the temporary "
                 "directory '%s': %s\n", dir, strerror(errno));
     return status;
+}
+
+/* ---- A sweep directory ---- */
+
+/* The runs of a sweep directory (nfi sweep), for a heat map of the loss
+ * (one row per run, in the sweep's order) and the onset and first spike
+ * against p. */
+typedef struct sweep_pic {
+    const char *dir;
+    sweep_args a;
+    sweep_plan plan;
+    nfi_run_series *s;    /* (plan.n); n = 0 for a run not there */
+} sweep_pic;
+
+static void sweep_pic_free(sweep_pic *sp)
+{
+    if (sp->s != NULL)
+        for (size_t i = 0; i < sp->plan.n; i++)
+            nfi_run_series_free(&sp->s[i]);
+    free(sp->s);
+    sweep_plan_free(&sp->plan, sp->a.n_vary);
+    sweep_args_free(&sp->a);
+}
+
+/* Whether dir holds a sweep.json. */
+static bool is_sweep_dir(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/sweep.json", dir);
+    return stat(path, &st) == 0;
+}
+
+static int read_sweep(sweep_pic *sp)
+{
+    char path[4096];
+    nfi_error err;
+    snprintf(path, sizeof path, "%s/sweep.json", sp->dir);
+    if (sweep_json_read(path, &sp->a, &err) != 0)
+        return plot_error(2, "%s", err.message);
+    if (sweep_plan_make(&sp->a, &sp->plan, &err) != 0)
+        return plot_error(2, "%s: %s", path, err.message);
+    sp->s = calloc(sp->plan.n ? sp->plan.n : 1, sizeof *sp->s);
+    if (sp->s == NULL)
+        return plot_error(1, "out of memory");
+    size_t found = 0;
+    for (size_t i = 0; i < sp->plan.n; i++) {
+        snprintf(path, sizeof path, "%s/runs/%s", sp->dir,
+                 sp->plan.runs[i].name);
+        struct stat st;
+        snprintf(path + strlen(path), sizeof path - strlen(path), "/%s",
+                 NFI_RUNDIR_METRICS);
+        if (stat(path, &st) != 0)
+            continue; /* not run (yet): an empty row */
+        snprintf(path, sizeof path, "%s/runs/%s", sp->dir,
+                 sp->plan.runs[i].name);
+        if (nfi_run_series_read(path, &sp->s[i], &err) != 0)
+            return plot_error(2, "%s", err.message);
+        found++;
+    }
+    if (found == 0)
+        return plot_error(2, "the sweep '%s' has no run with metrics.csv "
+                          "yet", sp->dir);
+    return 0;
+}
+
+/* The label of run i on the heat map's y axis: its name without the
+ * index. */
+static const char *row_label(const sweep_pic *sp, size_t i)
+{
+    const char *n = sp->plan.runs[i].name;
+    const char *dash = strchr(n, '-');
+    return dash ? dash + 1 : n;
+}
+
+static void sweep_script(buf *b, const sweep_pic *sp, const plot_opts *o,
+                         const char *term, const char *output)
+{
+    const sweep_plan *pl = &sp->plan;
+    bprintf(b, "# Written by nfi plot from the sweep %s; 'gnuplot FILE' "
+            "draws it.\n\n# step_lo step_hi row log10(loss)\n$heat << "
+            "EOD\n", sp->dir);
+    double xlo = INFINITY, xhi = -INFINITY;
+    for (size_t r = 0; r < pl->n; r++) {
+        const nfi_run_series *s = &sp->s[r];
+        double prev = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            double st = s->step[i], lo = prev;
+            prev = st;
+            if (!in_range(o, st))
+                continue;
+            xlo = fmin(xlo, lo);
+            xhi = fmax(xhi, st);
+            double v = s->loss[i];
+            if (!isfinite(v) || v <= 0)
+                continue;
+            bprintf(b, "%.17g %zu %.17g %.17g %g %g %.17g\n", st, r, lo,
+                    st, (double)r - 0.5, (double)r + 0.5, log10(v));
+        }
+    }
+    bprintf(b, "EOD\n\n# p onset_step\n$onset << EOD\n");
+    long plo = LONG_MAX, phi = LONG_MIN;
+    for (size_t r = 0; r < pl->n; r++) {
+        plo = pl->runs[r].p < plo ? pl->runs[r].p : plo;
+        phi = pl->runs[r].p > phi ? pl->runs[r].p : phi;
+        if (sp->s[r].n > 0 && sp->s[r].onset >= 0)
+            bprintf(b, "%ld %ld\n", pl->runs[r].p, sp->s[r].onset);
+    }
+    bprintf(b, "EOD\n\n# p first_spike_step\n$spike << EOD\n");
+    for (size_t r = 0; r < pl->n; r++)
+        if (sp->s[r].n > 0 && sp->s[r].nspikes > 0)
+            bprintf(b, "%ld %ld\n", pl->runs[r].p, sp->s[r].spikes[0]);
+    bprintf(b, "EOD\n");
+    if (!(xlo <= xhi)) {
+        xlo = 0;
+        xhi = 1;
+    }
+    if (xlo == xhi)
+        xhi = xlo + 1;
+
+    bprintf(b, "\nset terminal %s size %ld,%ld noenhanced font "
+            "'sans,11'\nset output ", term, o->width, o->height);
+    bquote(b, output);
+    bprintf(b, "\nset multiplot layout 2,1");
+    if (o->title != NULL) {
+        bprintf(b, " title ");
+        bquote(b, o->title);
+    }
+    bprintf(b, "\nset lmargin 18\nset rmargin 14\n");
+    /* The heat map: one row per run. */
+    bprintf(b, "set xrange [%.17g:%.17g]\nset yrange [-0.5:%g]\n"
+            "set palette rgbformulae 33,13,10\nset cblabel 'log10 loss'\n"
+            "set xlabel 'step'\nset ylabel 'run'\nset ytics (", xlo, xhi,
+            (double)pl->n - 0.5);
+    size_t every = pl->n > 40 ? (pl->n + 39) / 40 : 1;
+    bool first = true;
+    for (size_t r = 0; r < pl->n; r += every) {
+        if (!first)
+            bprintf(b, ", ");
+        first = false;
+        bquote(b, row_label(sp, r));
+        bprintf(b, " %zu", r);
+    }
+    bprintf(b, ")\nset ytics font ',9'\nunset key\n"
+            "set title 'loss (colour: log10) of each run against the "
+            "step'\nplot $heat using 1:2:3:4:5:6:7 with boxxyerror fs "
+            "solid 1.0 noborder lc palette notitle\n");
+    /* Onset and first spike against p. */
+    bprintf(b, "\nunset ytics\nset ytics font ',11'\nset autoscale y\n"
+            "set xrange [%g:%g]\nset xtics 1\nset xlabel 'p (significand "
+            "bits)'\nset ylabel 'step'\nset grid\nset key top right box "
+            "opaque\nset title 'absorption onset and first loss spike'\n",
+            (double)plo - 0.5, (double)phi + 0.5);
+    bprintf(b, "plot $onset using 1:2 with points pt 7 ps 1.2 lc rgb "
+            "'#0072b2' title 'absorption onset', \\\n     $spike using 1:2 "
+            "with points pt 2 ps 1.6 lw 2 lc rgb '#d55e00' title 'first "
+            "loss spike', \\\n     NaN notitle\n");
+    bprintf(b, "\nunset multiplot\nunset output\n");
 }
 
 /* ---- The command ---- */
@@ -667,6 +867,19 @@ int nfi_cmd_plot(int argc, char **argv)
     if (term == NULL)
         return plot_error(2, "-o '%s': the name must end in .png or .svg, "
                           "which choose the format", o.out);
+
+    if (nruns == 1 && is_sweep_dir(argv[optind])) {
+        sweep_pic sp;
+        memset(&sp, 0, sizeof sp);
+        sp.dir = argv[optind];
+        int st = read_sweep(&sp);
+        if (st == 0) {
+            script_src src = {NULL, 0, 0, 0, &sp};
+            st = render(&src, &o, term);
+        }
+        sweep_pic_free(&sp);
+        return st;
+    }
 
     plot_run *runs = calloc(nruns, sizeof *runs);
     if (runs == NULL)

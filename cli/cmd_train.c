@@ -142,6 +142,11 @@ static const char train_usage[] =
 "                       (m, 3) of rows (a, b, label), trained in the\n"
 "                       file's row order (--train-frac is then unused)\n"
 "                       [none: the seeded split]\n"
+"  --records full|metrics  full: the per-sample tensors of every logged\n"
+"                       step (samples, logits, features, classifier .npy;\n"
+"                       what nfi verify's per-sample claims read);\n"
+"                       metrics: metrics.csv and the checkpoints only,\n"
+"                       far smaller (what nfi sweep uses) [full]\n"
 "  --out RUNDIR         the run directory (required)\n"
 "  --force              replace an existing run directory\n"
 "  --resume RUNDIR      continue the run in RUNDIR from its last checkpoint\n"
@@ -199,7 +204,7 @@ enum {
     O_CLASSIFIER_BIAS, O_OPTIMIZER, O_LR, O_BETA1, O_BETA2, O_EPS,
     O_WEIGHT_DECAY, O_MOMENTUM, O_STEPS, O_FORMAT, O_POLICY, O_ROUND,
     O_ENGINE, O_SCHEME, O_ORDER, O_SEED, O_LOG_EVERY, O_SNAPSHOT_EVERY,
-    O_INIT, O_SPLIT, O_OUT, O_COUNT
+    O_INIT, O_SPLIT, O_RECORDS, O_OUT, O_COUNT
 };
 
 typedef enum { K_STR, K_INT, K_REAL, K_U64 } opt_kind;
@@ -247,6 +252,7 @@ static const opt_def defs[O_COUNT] = {
     [O_SNAPSHOT_EVERY] = {"snapshot-every", "snapshot_every", K_INT, "0"},
     [O_INIT] = {"init", "init", K_STR, ""},
     [O_SPLIT] = {"split", "split", K_STR, ""},
+    [O_RECORDS] = {"records", "records", K_STR, "full"},
     [O_OUT] = {"out", "out", K_STR, NULL},
 };
 
@@ -263,6 +269,7 @@ typedef struct train_config {
     size_t n_train, n_test;
     const char *images, *labels; /* the IDX files read, or NULL */
     long modulus, hidden, layers, steps, log_every, snapshot_every;
+    bool records;          /* --records full: per-sample tensors */
     double train_frac;
     uint64_t seed;
     nfi_modular_op op;
@@ -570,6 +577,13 @@ static int resolve(train_config *c)
         (rc = parse_long("snapshot-every", t[O_SNAPSHOT_EVERY], 0, LONG_MAX,
                          &c->snapshot_every)))
         return rc;
+    if (strcmp(t[O_RECORDS], "full") == 0)
+        c->records = true;
+    else if (strcmp(t[O_RECORDS], "metrics") == 0)
+        c->records = false;
+    else
+        return usage_error("--records '%s': write full or metrics",
+                           t[O_RECORDS]);
     if ((rc = parse_real("train-frac", t[O_TRAIN_FRAC], &c->train_frac)))
         return rc;
     if (!(c->train_frac > 0.0 && c->train_frac < 1.0))
@@ -1294,18 +1308,20 @@ started:;
         long step = t.step + 1;
         bool logged = logged_step(c, step);
         nfi_step_metrics m;
-        if (nfi_trainer_step(&t, logged ? &m : NULL, logged ? rec : NULL,
+        if (nfi_trainer_step(&t, logged ? &m : NULL,
+                             logged && c->records ? rec : NULL,
                              &err) != 0) {
             status = 1;
             break;
         }
         if (logged) {
             if (write_row(csv, &m, &err) != 0 ||
-                write_samples(rd, m.step, rec, data.n_train, buf,
-                              &err) != 0 ||
-                write_logits(rd, &t, m.step, &err) != 0 ||
-                write_dlogits(rd, &t, m.step, &err) != 0 ||
-                write_drift(rd, &t, m.step, &err) != 0) {
+                (c->records &&
+                 (write_samples(rd, m.step, rec, data.n_train, buf,
+                                &err) != 0 ||
+                  write_logits(rd, &t, m.step, &err) != 0 ||
+                  write_dlogits(rd, &t, m.step, &err) != 0 ||
+                  write_drift(rd, &t, m.step, &err) != 0))) {
                 status = 1;
                 break;
             }
@@ -1634,6 +1650,16 @@ static int resume_prepare(train_config *c, const char *dir,
     if (status == 0)
         status = set_text(c, O_OUT, dir);
     return status;
+}
+
+bool nfi_train_option_known(const char *name)
+{
+    if (strcmp(name, "config") == 0)
+        return true;
+    for (int o = 0; o < O_COUNT; o++)
+        if (strcmp(defs[o].flag, name) == 0)
+            return true;
+    return false;
 }
 
 int nfi_cmd_train(int argc, char **argv)

@@ -28,6 +28,7 @@ static const char usage[] =
 "  verify RUNDIR      check the claims C1-C7 on a run (and controls)\n"
 "  export RUNDIR      parameters, logits, split of a run as npz/safetensors\n"
 "  diff A B           compare two traces (runs) step by step, in ulps\n"
+"  sweep              one training across many formats, in parallel\n"
 "  help [COMMAND]     this text, or the help of a command\n"
 "  version            the version\n"
 "\n"
@@ -80,9 +81,11 @@ static int dispatch(int argc, char **argv)
                 return nfi_cmd_threshold(2, args);
             if (strcmp(argv[2], "verify") == 0)
                 return nfi_cmd_verify(2, args);
+            if (strcmp(argv[2], "sweep") == 0)
+                return nfi_cmd_sweep(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
                     "arith, demo, train, plot, threshold, verify, export, "
-                    "diff\n", argv[2]);
+                    "diff, sweep\n", argv[2]);
             return 2;
         }
         fputs(usage, stdout);
@@ -111,9 +114,11 @@ static int dispatch(int argc, char **argv)
         return nfi_cmd_threshold(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0)
         return nfi_cmd_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "sweep") == 0)
+        return nfi_cmd_sweep(argc - 1, argv + 1);
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
-            "demo, train, plot, threshold, verify, export, diff, help, "
-            "version (see 'nfi help')\n", cmd);
+            "demo, train, plot, threshold, verify, export, diff, sweep, "
+            "help, version (see 'nfi help')\n", cmd);
     return 2;
 }
 
