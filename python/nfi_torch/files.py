@@ -61,7 +61,9 @@ def read_init(path, shapes, last):
     classifier may also be named Wc, bc (nfi's snapshot names) instead of
     W{last}, b{last}."""
     try:
-        if path.endswith(".safetensors"):
+        with open(path, "rb") as f:
+            zipped = f.read(2) == b"PK"   # .npz is a zip archive
+        if not zipped:
             raw = _read_safetensors(path)
         else:
             with np.load(path, allow_pickle=False) as z:
