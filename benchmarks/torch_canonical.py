@@ -110,7 +110,7 @@ def _sr_bits(seed, index):
 
 def nfi_init(seed, sizes):
     """The binary64 draws of nfi_mlp_init_params for the layers sizes, a
-    list of (out, in, bias): parameter index i runs over W1, b1, ..., Wc
+    list of (out, in, bias): parameter index i runs over W1, b1, ..., W{L+1}
     in that layout, value (2 u_i - 1) / sqrt(fan_in), u_i from two draws.
     Returns one flat list per tensor (weights row-major)."""
     tensors = []
@@ -301,7 +301,7 @@ class Experiment:
 
     def params(self):
         return {"W1": self.model[0].weight, "b1": self.model[0].bias,
-                "Wc": self.model[2].weight}
+                "W2": self.model[2].weight}
 
 
 def spikes_of(rows):

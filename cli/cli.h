@@ -16,6 +16,8 @@ int nfi_cmd_train(int argc, char **argv);
 int nfi_cmd_plot(int argc, char **argv);
 int nfi_cmd_threshold(int argc, char **argv);
 int nfi_cmd_verify(int argc, char **argv);
+int nfi_cmd_export(int argc, char **argv);
+int nfi_cmd_diff(int argc, char **argv);
 
 /* Writes a format value into buf: C99 %a of the binary64 value for
  * formats inside binary64 (exact), a normalised hexadecimal form

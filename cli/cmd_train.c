@@ -30,6 +30,7 @@
 #include "modular.h"
 #include "nfi_config.h"
 #include "runlog.h"
+#include "trace/atomic.h"
 #include "trace/csv.h"
 #include "trace/json.h"
 #include "trace/npy.h"
@@ -52,10 +53,12 @@ static const char train_usage[] =
 "  metrics.csv        one row per logged step (the measurements of\n"
 "                     train/trainer.h; exact binary64 values)\n"
 "  snapshots/step_N/  the parameters after N updates, one .npy per tensor\n"
-"                     (mlp: W1 b1 [W2 b2 ...] Wc [bc], PyTorch nn.Linear\n"
+"                     (mlp with L hidden layers: W1 b1 ... WL bL, then\n"
+"                     the classifier W{L+1} [b{L+1}], PyTorch nn.Linear\n"
 "                     layout: weights (out, in); ufm: H (n_train, d),\n"
 "                     W (K, d) [b]), NAME.json beside each with its nfi\n"
-"                     format; at logged steps also\n"
+"                     format; step_0 (the initial parameters) in every\n"
+"                     run; at logged steps also\n"
 "                     samples.npy, (n_train, 4) float64 with columns\n"
 "                     margin, z_y, absorbed (0 or 1), residual_mass of\n"
 "                     each training sample in the forward pass of step N\n"
@@ -63,7 +66,10 @@ static const char train_usage[] =
 "                     metrics row of step N), samples.json describing it;\n"
 "                     logits.npy, (n_train, K) float64, the training\n"
 "                     logits of that forward pass (logits format), with\n"
-"                     logits.json; features.npy, (n_train, H) float64,\n"
+"                     logits.json; logit_grads.npy, (n_train, K), the\n"
+"                     gradient of each sample's loss term with respect\n"
+"                     to its logits in that forward pass;\n"
+"                     features.npy, (n_train, H) float64,\n"
 "                     the penultimate features of that forward pass\n"
 "                     (the ufm's H before the update), and\n"
 "                     classifier.npy, (2, K, H), the classifier weights\n"
@@ -125,6 +131,17 @@ static const char train_usage[] =
 "                       rounding; decimal, or hexadecimal with 0x [0]\n"
 "  --log-every N        steps between metrics rows [100]\n"
 "  --snapshot-every N   steps between snapshots; 0: the final one only [0]\n"
+"  --init FILE          the initial parameters from an .npz or safetensors\n"
+"                       file, the names and shapes of the snapshots\n"
+"                       (float64, float32, float16 or bfloat16; every\n"
+"                       tensor present, no other), rounded to nearest\n"
+"                       into the params format (standard error says how\n"
+"                       many values that changed) [none: seeded]\n"
+"  --split FILE         modular tasks: the training and test sets from an\n"
+"                       .npz with integer arrays train (n, 3) and test\n"
+"                       (m, 3) of rows (a, b, label), trained in the\n"
+"                       file's row order (--train-frac is then unused)\n"
+"                       [none: the seeded split]\n"
 "  --out RUNDIR         the run directory (required)\n"
 "  --force              replace an existing run directory\n"
 "  --resume RUNDIR      continue the run in RUNDIR from its last checkpoint\n"
@@ -143,6 +160,8 @@ static const char train_usage[] =
 "line for another task or model is refused (exit status 2); when such\n"
 "an option comes from --config or the defaults it is recorded in\n"
 "config.json and has no effect.\n"
+"config.json records --init and --split files by absolute path, size and\n"
+"CRC-32: --config and --resume refuse a file that has changed since.\n"
 "Real inputs are rounded once, to nearest, into the activations format:\n"
 "Gaussian values from binary64, IDX bytes v as the exact v/255.\n"
 "\n"
@@ -180,7 +199,7 @@ enum {
     O_CLASSIFIER_BIAS, O_OPTIMIZER, O_LR, O_BETA1, O_BETA2, O_EPS,
     O_WEIGHT_DECAY, O_MOMENTUM, O_STEPS, O_FORMAT, O_POLICY, O_ROUND,
     O_ENGINE, O_SCHEME, O_ORDER, O_SEED, O_LOG_EVERY, O_SNAPSHOT_EVERY,
-    O_OUT, O_COUNT
+    O_INIT, O_SPLIT, O_OUT, O_COUNT
 };
 
 typedef enum { K_STR, K_INT, K_REAL, K_U64 } opt_kind;
@@ -226,6 +245,8 @@ static const opt_def defs[O_COUNT] = {
     [O_SEED] = {"seed", "seed", K_U64, "0"},
     [O_LOG_EVERY] = {"log-every", "log_every", K_INT, "100"},
     [O_SNAPSHOT_EVERY] = {"snapshot-every", "snapshot_every", K_INT, "0"},
+    [O_INIT] = {"init", "init", K_STR, ""},
+    [O_SPLIT] = {"split", "split", K_STR, ""},
     [O_OUT] = {"out", "out", K_STR, NULL},
 };
 
@@ -247,7 +268,16 @@ typedef struct train_config {
     nfi_modular_op op;
     nfi_engine_kind engine;
     nfi_train_spec spec;
+    /* The files of --init and --split (index 0 and 1): their size and
+     * CRC-32, and those config.json recorded (expect: the file must not
+     * have changed since). */
+    bool expect[2];
+    uint64_t expect_bytes[2], bytes[2];
+    uint32_t expect_crc[2], crc[2];
 } train_config;
+
+/* The options naming input files whose checksums config.json keeps. */
+static const int input_opts[2] = {O_INIT, O_SPLIT};
 
 static int usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -321,6 +351,28 @@ static int load_config(train_config *c, const char *path, const char *flag)
             status = set_text(c, o, s);
         c->given[o] = false;
     }
+    /* The checksums of the input files, which must not have changed. */
+    const nfi_json_value *in = nfi_json_get(root, "inputs");
+    for (int i = 0; i < 2 && status == 0 && in != NULL; i++) {
+        const nfi_json_value *f = nfi_json_get(in, defs[input_opts[i]].key);
+        c->expect[i] = false;
+        if (f == NULL)
+            continue;
+        const char *crc = NULL;
+        const nfi_json_value *b = nfi_json_get(f, "bytes");
+        const nfi_json_value *k = nfi_json_get(f, "crc32");
+        if (b == NULL || k == NULL ||
+            nfi_json_as_uint64(b, &c->expect_bytes[i], NULL) != 0 ||
+            nfi_json_as_string(k, &crc, NULL, NULL) != 0 ||
+            strlen(crc) != 8) {
+            status = usage_error("%s: %s: $.inputs.%s needs bytes and an "
+                                 "8-digit crc32", flag, path,
+                                 defs[input_opts[i]].key);
+            break;
+        }
+        c->expect_crc[i] = (uint32_t)strtoul(crc, NULL, 16);
+        c->expect[i] = true;
+    }
 done:
     nfi_json_free(root);
     return status;
@@ -374,6 +426,7 @@ static const opt_scope scopes[] = {
     {O_LABELS, T_IDX, -1},
     {O_SUBSET, T_IDX | T_FASHION, -1},
     {O_LAYERS, 0, NFI_MODEL_MLP},
+    {O_SPLIT, T_MOD, -1},
 };
 
 static const char *task_list(unsigned tasks)
@@ -452,6 +505,43 @@ static int resolve_task(train_config *c)
     }
     tc->images = c->text[O_IMAGES];
     tc->labels = c->text[O_LABELS];
+    /* --init and --split likewise; a file given on the command line
+     * replaces the one config.json recorded, with its checksum. */
+    for (int i = 0; i < 2; i++) {
+        int o = input_opts[i];
+        if (c->given[o])
+            c->expect[i] = false;
+        if (c->text[o][0] == '\0')
+            continue;
+        char *absolute = realpath(c->text[o], NULL);
+        if (absolute == NULL)
+            return usage_error("--%s '%s': %s", defs[o].flag, c->text[o],
+                               strerror(errno));
+        rc = set_text(c, o, absolute);
+        free(absolute);
+        if (rc != 0)
+            return rc;
+        nfi_error err2;
+        size_t len;
+        char *bytes = nfi_read_file(c->text[o], &len, &err2);
+        if (bytes == NULL)
+            return usage_error("--%s: %s", defs[o].flag, err2.message);
+        c->bytes[i] = len;
+        c->crc[i] = nfi_crc32(0, bytes, len);
+        free(bytes);
+        if (c->expect[i] && (c->bytes[i] != c->expect_bytes[i] ||
+                             c->crc[i] != c->expect_crc[i]))
+            return usage_error("--%s '%s' has changed since the run "
+                               "recorded it (%" PRIu64 " bytes, CRC-32 %08"
+                               PRIx32 "; now %" PRIu64 " bytes, CRC-32 %08"
+                               PRIx32 "): the run would not repeat; "
+                               "restore the file, or (with --config) give "
+                               "--%s FILE on the command line to accept "
+                               "the new one", defs[o].flag, c->text[o],
+                               c->expect_bytes[i], c->expect_crc[i],
+                               c->bytes[i], c->crc[i], defs[o].flag);
+    }
+    tc->split = c->text[O_SPLIT];
     return 0;
 }
 
@@ -720,6 +810,28 @@ static int write_config(nfi_rundir *rd, const train_config *c,
     nfi_json_key(j, "classes");
     nfi_json_uint(j, c->spec.classes);
     nfi_json_end_object(j);
+
+    /* The input files, so that --config and --resume refuse changed
+     * ones. */
+    nfi_json_key(j, "inputs");
+    nfi_json_begin_object(j);
+    for (int i = 0; i < 2; i++) {
+        int o = input_opts[i];
+        if (c->text[o][0] == '\0')
+            continue;
+        char crc[16];
+        snprintf(crc, sizeof crc, "%08" PRIx32, c->crc[i]);
+        nfi_json_key(j, defs[o].key);
+        nfi_json_begin_object(j);
+        nfi_json_key(j, "path");
+        nfi_json_string(j, c->text[o]);
+        nfi_json_key(j, "bytes");
+        nfi_json_uint(j, c->bytes[i]);
+        nfi_json_key(j, "crc32");
+        nfi_json_string(j, crc);
+        nfi_json_end_object(j);
+    }
+    nfi_json_end_object(j);
     nfi_json_end_object(j);
     int rc = save_json(rd, j, NFI_RUNDIR_CONFIG, err);
     nfi_json_writer_free(j);
@@ -809,13 +921,8 @@ static int write_snapshot(nfi_rundir *rd, const nfi_trainer *t,
         size_t out = last ? m->classes : m->hidden;
         size_t in = l == 0 ? m->in : m->hidden;
         char wname[32], bname[32];
-        if (last) {
-            snprintf(wname, sizeof wname, "Wc");
-            snprintf(bname, sizeof bname, "bc");
-        } else {
-            snprintf(wname, sizeof wname, "W%zu", l + 1);
-            snprintf(bname, sizeof bname, "b%zu", l + 1);
-        }
+        snprintf(wname, sizeof wname, "W%zu", l + 1);
+        snprintf(bname, sizeof bname, "b%zu", l + 1);
         size_t wshape[2] = {out, in};
         if (write_tensor(rd, t->step, wname, 2, wshape,
                          m->params + m->offset_w[l], format, "params",
@@ -877,6 +984,22 @@ static int write_logits(nfi_rundir *rd, const nfi_trainer *t, long step,
                         "step (parameters before its update), one row "
                         "per training sample in the order of the split; "
                         "labels in train_labels.npy", err);
+}
+
+/* The logit gradients of the step's forward pass, (N, K). */
+static int write_dlogits(nfi_rundir *rd, const nfi_trainer *t, long step,
+                         nfi_error *err)
+{
+    char format[256];
+    nfi_format_spell(&t->spec.policy.format[NFI_ROLE_LOGITS], format,
+                     sizeof format);
+    size_t shape[2] = {t->train.n, t->spec.classes};
+    return write_tensor(rd, step, "logit_grads", 2, shape,
+                        nfi_trainer_train_dlogits(t), format, "logits",
+                        "the gradients of the loss term of each training "
+                        "sample with respect to its logits, as the "
+                        "cross-entropy computed them in the forward pass "
+                        "of this step (not divided by N)", err);
 }
 
 /* features.npy (N, width) and classifier.npy (2, K, width): the
@@ -1102,6 +1225,26 @@ static int run(train_config *c, bool force, bool resume)
         nfi_task_data_free(&data);
         return status;
     }
+    if (c->text[O_INIT][0] != '\0') {
+        nfi_init_change ch[NFI_PARAM_TENSORS_MAX];
+        size_t nch = 0;
+        if (nfi_task_init_load(&t, data.n_train, c->text[O_INIT], ch, &nch,
+                               &err) != 0) {
+            status = usage_error("--init: %s", err.message);
+            nfi_trainer_free(&t);
+            nfi_task_data_free(&data);
+            return status;
+        }
+        char spell[128];
+        nfi_format_spell(&c->spec.policy.format[NFI_ROLE_PARAMS], spell,
+                         sizeof spell);
+        for (size_t i = 0; i < nch; i++)
+            if (ch[i].changed > 0)
+                fprintf(stderr, "nfi train: --init: rounding into the "
+                        "params format %s changed %zu of the %zu values "
+                        "of %s\n", spell, ch[i].changed, ch[i].count,
+                        ch[i].name);
+    }
     rec = malloc(data.n_train * sizeof *rec);
     buf = malloc(4 * data.n_train * sizeof *buf);
     if (rec == NULL || buf == NULL) {
@@ -1124,6 +1267,7 @@ static int run(train_config *c, bool force, bool resume)
     char path[4096];
     if (write_config(rd, c, &err) != 0 ||
         write_labels(rd, &t, &err) != 0 ||
+        write_snapshot(rd, &t, &err) != 0 ||
         nfi_rundir_file(rd, NFI_RUNDIR_METRICS, path, sizeof path,
                         &err) != 0 ||
         (csv = nfi_csv_create(path, N_METRICS, metric_names, &err)) ==
@@ -1160,6 +1304,7 @@ started:;
                 write_samples(rd, m.step, rec, data.n_train, buf,
                               &err) != 0 ||
                 write_logits(rd, &t, m.step, &err) != 0 ||
+                write_dlogits(rd, &t, m.step, &err) != 0 ||
                 write_drift(rd, &t, m.step, &err) != 0) {
                 status = 1;
                 break;
@@ -1278,6 +1423,8 @@ out:
  * caused. */
 static const char *const logged_files[] = {"samples.npy", "samples.json",
                                            "logits.npy", "logits.json",
+                                           "logit_grads.npy",
+                                           "logit_grads.json",
                                            "features.npy", "features.json",
                                            "classifier.npy",
                                            "classifier.json", NULL};

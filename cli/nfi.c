@@ -26,6 +26,8 @@ static const char usage[] =
 "  plot RUNDIR...     draw the metrics of runs into a PNG or SVG (gnuplot)\n"
 "  threshold          exact margins where softmax absorbs or underflows\n"
 "  verify RUNDIR      check the claims C1-C7 on a run (and controls)\n"
+"  export RUNDIR      parameters, logits, split of a run as npz/safetensors\n"
+"  diff A B           compare two traces (runs) step by step, in ulps\n"
 "  help [COMMAND]     this text, or the help of a command\n"
 "  version            the version\n"
 "\n"
@@ -70,12 +72,17 @@ static int dispatch(int argc, char **argv)
                 return nfi_cmd_train(2, args);
             if (strcmp(argv[2], "plot") == 0)
                 return nfi_cmd_plot(2, args);
+            if (strcmp(argv[2], "export") == 0)
+                return nfi_cmd_export(2, args);
+            if (strcmp(argv[2], "diff") == 0)
+                return nfi_cmd_diff(2, args);
             if (strcmp(argv[2], "threshold") == 0)
                 return nfi_cmd_threshold(2, args);
             if (strcmp(argv[2], "verify") == 0)
                 return nfi_cmd_verify(2, args);
             fprintf(stderr, "nfi: no command '%s'; commands are format, "
-                    "arith, demo, train, plot, threshold, verify\n", argv[2]);
+                    "arith, demo, train, plot, threshold, verify, export, "
+                    "diff\n", argv[2]);
             return 2;
         }
         fputs(usage, stdout);
@@ -96,13 +103,17 @@ static int dispatch(int argc, char **argv)
         return nfi_cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0)
         return nfi_cmd_plot(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return nfi_cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "diff") == 0)
+        return nfi_cmd_diff(argc - 1, argv + 1);
     if (strcmp(cmd, "threshold") == 0)
         return nfi_cmd_threshold(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0)
         return nfi_cmd_verify(argc - 1, argv + 1);
     fprintf(stderr, "nfi: unknown command '%s'; commands are format, arith, "
-            "demo, train, plot, threshold, verify, help, version (see 'nfi "
-            "help')\n", cmd);
+            "demo, train, plot, threshold, verify, export, diff, help, "
+            "version (see 'nfi help')\n", cmd);
     return 2;
 }
 

@@ -210,7 +210,7 @@ static int prune_step(const char *path, long step, void *arg,
                       nfi_error *err)
 {
     const prune_rule *rule = arg;
-    bool scheduled = step == rule->steps ||
+    bool scheduled = step == 0 || step == rule->steps ||
                      (rule->snapshot_every > 0 &&
                       step % rule->snapshot_every == 0);
     if (scheduled)

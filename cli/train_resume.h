@@ -30,7 +30,8 @@ int train_resume_find(const char *dir, long *step, char *buf, size_t cap,
 int train_resume_clean(const char *dir, nfi_error *err);
 
 /* Removes the snapshots an uninterrupted run would not have written:
- * in every snapshots/step_N with N other than `steps` and not a multiple
+ * in every snapshots/step_N with N other than 0 (the initial
+ * parameters, written by every run) and `steps` and not a multiple
  * of snapshot_every (every N when snapshot_every is 0), the .npy and
  * .json files except those named in keep (NULL-terminated; the files of
  * logged steps, which an uninterrupted run writes too); a folder left

@@ -11,6 +11,7 @@
 #include "gaussian.h"
 #include "idx.h"
 #include "split.h"
+#include "trace/tensors.h"
 
 const char *nfi_task_name(const nfi_task_config *c)
 {
@@ -54,9 +55,14 @@ static int make_modular(const nfi_task_config *c, nfi_task_data *out,
     if (nfi_modular_task_init(&task, c->op, c->modulus, err) != 0)
         return fail(flag, "modulus");
     nfi_modular_split split;
-    if (nfi_modular_split_make(&split, &task, c->train_frac, c->seed,
-                               err) != 0)
+    if (c->split != NULL && c->split[0] != '\0') {
+        if (nfi_task_split_read(c->split, c->op, c->modulus, &split,
+                                err) != 0)
+            return fail(flag, "split");
+    } else if (nfi_modular_split_make(&split, &task, c->train_frac, c->seed,
+                                      err) != 0) {
         return fail(flag, "train-frac");
+    }
     size_t n_all = split.n_train + split.n_test;
     uint32_t *idx = malloc(3 * n_all * sizeof *idx);
     if (idx == NULL) {
@@ -265,4 +271,169 @@ int nfi_task_trainer_init(nfi_trainer *t, const nfi_train_spec *spec,
         return nfi_trainer_init_real(t, spec, d->train_real, d->test_real,
                                      err);
     return nfi_trainer_init(t, spec, d->train, d->test, err);
+}
+
+/* The rows of array name of a split file as int64 (n, 3). */
+static int split_rows(const nfi_tensor_set *s, const char *path,
+                      const char *name, int64_t **rows, size_t *n,
+                      nfi_error *err)
+{
+    const nfi_tensor *t = nfi_tensor_find(s, name);
+    if (t == NULL)
+        return nfi_error_set(err, "'%s' has no array '%s'; a split file "
+                             "is an .npz with integer arrays train (n, 3) "
+                             "and test (m, 3) of rows (a, b, label)", path,
+                             name);
+    if (t->ndim != 2 || t->shape[1] != 3)
+        return nfi_error_set(err, "'%s': array '%s' has %d dimensions%s; "
+                             "expected (n, 3), rows (a, b, label)", path,
+                             name, t->ndim, t->ndim == 2 ? " but not 3 "
+                             "columns" : "");
+    *rows = malloc((t->count > 0 ? t->count : 1) * sizeof **rows);
+    if (*rows == NULL)
+        return nfi_error_set(err, "out of memory reading '%s'", path);
+    nfi_error why;
+    if (nfi_tensor_to_int64(t, *rows, &why) != 0) {
+        free(*rows);
+        *rows = NULL;
+        return nfi_error_set(err, "'%s': %s", path, why.message);
+    }
+    *n = t->shape[0];
+    return 0;
+}
+
+int nfi_task_split_read(const char *path, nfi_modular_op op, long p,
+                        nfi_modular_split *out, nfi_error *err)
+{
+    memset(out, 0, sizeof *out);
+    nfi_modular_task task;
+    if (nfi_modular_task_init(&task, op, p, err) != 0)
+        return -1;
+    nfi_tensor_set s;
+    if (nfi_npz_read(path, &s, err) != 0)
+        return -1;
+    for (size_t i = 0; i < s.n; i++)
+        if (strcmp(s.t[i].name, "train") != 0 &&
+            strcmp(s.t[i].name, "test") != 0) {
+            nfi_error_set(err, "'%s' holds an array '%s'; a split file "
+                          "holds only train and test", path, s.t[i].name);
+            nfi_tensor_set_free(&s);
+            return -1;
+        }
+    int64_t *tr = NULL, *te = NULL;
+    size_t ntr = 0, nte = 0;
+    int rc = split_rows(&s, path, "train", &tr, &ntr, err);
+    if (rc == 0)
+        rc = split_rows(&s, path, "test", &te, &nte, err);
+    nfi_error why;
+    if (rc == 0 && nfi_modular_split_from_rows(out, &task, tr, ntr, te, nte,
+                                               &why) != 0)
+        rc = nfi_error_set(err, "'%s' does not fit %s mod %ld: %s", path,
+                           nfi_modular_op_name(op), p, why.message);
+    free(tr);
+    free(te);
+    nfi_tensor_set_free(&s);
+    return rc;
+}
+
+/* A shape as Python writes a tuple: (2, 3), (5,). */
+static void shape_text(int ndim, const size_t *shape, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "(");
+    for (int d = 0; d < ndim; d++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%zu%s", shape[d],
+                 ndim == 1 ? "," : d + 1 < ndim ? ", " : "");
+    snprintf(buf + strlen(buf), cap - strlen(buf), ")");
+}
+
+int nfi_task_init_load(nfi_trainer *t, size_t n_train, const char *path,
+                       nfi_init_change *changes, size_t *nchanges,
+                       nfi_error *err)
+{
+    nfi_param_tensor want[NFI_PARAM_TENSORS_MAX];
+    size_t nw = nfi_param_tensors(&t->spec, n_train, want);
+    char names[512] = "";
+    for (size_t i = 0; i < nw; i++) {
+        char shape[64];
+        shape_text(want[i].ndim, want[i].shape, shape, sizeof shape);
+        snprintf(names + strlen(names), sizeof names - strlen(names),
+                 "%s%.15s %.60s", i ? ", " : "", want[i].name, shape);
+    }
+    nfi_tensor_set s;
+    if (nfi_tensors_read(path, &s, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < s.n && rc == 0; i++) {
+        size_t k = 0;
+        while (k < nw && strcmp(want[k].name, s.t[i].name) != 0)
+            k++;
+        if (k == nw)
+            rc = nfi_error_set(err, "'%s' holds a tensor '%s' that this "
+                               "model does not have; expected exactly %s",
+                               path, s.t[i].name, names);
+    }
+    size_t n_params;
+    double *params = nfi_trainer_params(t, &n_params);
+    double *vals = malloc((n_params > 0 ? n_params : 1) * sizeof *vals);
+    if (rc == 0 && vals == NULL)
+        rc = nfi_error_set(err, "out of memory loading '%s'", path);
+    const nfi_format *f = &t->spec.policy.format[NFI_ROLE_PARAMS];
+    for (size_t k = 0; k < nw && rc == 0; k++) {
+        const nfi_tensor *x = nfi_tensor_find(&s, want[k].name);
+        if (x == NULL) {
+            rc = nfi_error_set(err, "'%s' lacks the tensor '%s'; expected "
+                               "exactly %s", path, want[k].name, names);
+            break;
+        }
+        bool same = x->ndim == want[k].ndim;
+        for (int d = 0; same && d < x->ndim; d++)
+            same = x->shape[d] == want[k].shape[d];
+        if (!same) {
+            char got[160], need[64];
+            shape_text(x->ndim, x->shape, got, sizeof got);
+            shape_text(want[k].ndim, want[k].shape, need, sizeof need);
+            rc = nfi_error_set(err, "'%s': tensor '%s' has shape %s; this "
+                               "model needs %s", path, x->name, got, need);
+            break;
+        }
+        double *v = vals + want[k].offset;
+        nfi_error why;
+        if (nfi_tensor_to_double(x, v, &why) != 0) {
+            rc = nfi_error_set(err, "'%s': %s", path, why.message);
+            break;
+        }
+        size_t changed = 0;
+        for (size_t i = 0; i < x->count && rc == 0; i++) {
+            if (!isfinite(v[i])) {
+                rc = nfi_error_set(err, "'%s': tensor '%s' element %zu "
+                                   "(flat index, C order) is %g; initial "
+                                   "parameters must be finite", path,
+                                   x->name, i, v[i]);
+                break;
+            }
+            double r = nfi_mpfr_op_d(NFI_OP_CVT, v[i], 0.0, 0.0, f,
+                                     NFI_ROUND_RNE, 0);
+            if (!isfinite(r)) {
+                char spell[128];
+                nfi_format_spell(f, spell, sizeof spell);
+                rc = nfi_error_set(err, "'%s': tensor '%s' element %zu "
+                                   "(flat index, C order), %.17g, "
+                                   "overflows the params format %s", path,
+                                   x->name, i, v[i], spell);
+                break;
+            }
+            changed += r != v[i] || signbit(r) != signbit(v[i]);
+            v[i] = r;
+        }
+        changes[k] = (nfi_init_change){"", changed, x->count};
+        snprintf(changes[k].name, sizeof changes[k].name, "%.15s",
+                 want[k].name);
+    }
+    if (rc == 0) {
+        memcpy(params, vals, n_params * sizeof *params);
+        *nchanges = nw;
+    }
+    free(vals);
+    nfi_tensor_set_free(&s);
+    return rc;
 }

@@ -53,6 +53,8 @@ typedef struct nfi_task_config {
     double mean_std, noise_std; /* gaussian */
     const char *images, *labels; /* idx */
     size_t subset;              /* idx, fashion-mnist */
+    const char *split;          /* modular: a split file (--split), or
+                                   "" for the seeded split */
     double train_frac;
     uint64_t seed;
 } nfi_task_config;
@@ -84,6 +86,34 @@ int nfi_task_data_make(const nfi_task_config *c, const nfi_format *acts,
                        nfi_error *err);
 
 void nfi_task_data_free(nfi_task_data *d);
+
+/* Reads a --split file (an .npz with integer arrays train (n, 3) and
+ * test (m, 3), rows (a, b, label)) for the modular task (op, P) into
+ * *out (free with nfi_modular_split_free).  Returns 0, or -1 with an
+ * error naming the file, the array and the row. */
+int nfi_task_split_read(const char *path, nfi_modular_op op, long p,
+                        nfi_modular_split *out, nfi_error *err);
+
+/* How many values of one tensor rounding changed when loading --init. */
+typedef struct nfi_init_change {
+    char name[16];
+    size_t changed, count;
+} nfi_init_change;
+
+/* Loads initial parameters from path (.npz or safetensors) into the
+ * trainer t (made by nfi_task_trainer_init, n_train training samples):
+ * every tensor of nfi_param_tensors (train/trainer.h) must be there
+ * with its exact shape and a floating-point type (float64, float32,
+ * float16, bfloat16: converted exactly); another name is an error
+ * listing the expected ones.  Each value is rounded to nearest (ties to
+ * even) into the params format; a value that is not finite, before or
+ * after rounding, is an error naming the tensor and the index.  changes
+ * (NFI_PARAM_TENSORS_MAX entries) gets, per tensor in order, how many
+ * values the rounding changed; *nchanges their number.  Returns 0, or -1
+ * with err (t then unchanged). */
+int nfi_task_init_load(nfi_trainer *t, size_t n_train, const char *path,
+                       nfi_init_change *changes, size_t *nchanges,
+                       nfi_error *err);
 
 /* nfi_trainer_init or nfi_trainer_init_real on the task's data. */
 int nfi_task_trainer_init(nfi_trainer *t, const nfi_train_spec *spec,

@@ -238,6 +238,71 @@ int nfi_modular_split_make(nfi_modular_split *out,
     return 0;
 }
 
+/* Checks rows of (a, b, label) and copies them into out. */
+static int take_rows(const nfi_modular_task *task, const char *set,
+                     const int64_t *rows, size_t n, nfi_modular_sample *out,
+                     nfi_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t a = rows[3 * i], b = rows[3 * i + 1], y = rows[3 * i + 2];
+        if (a < 0 || a >= task->p || b < 0 || b >= task->p)
+            return nfi_error_set(err, "%s row %zu is (%lld, %lld, %lld): "
+                                 "a and b must lie in [0, %u)", set, i,
+                                 (long long)a, (long long)b, (long long)y,
+                                 task->p);
+        if (task->op == NFI_MODULAR_OP_DIV && b == 0)
+            return nfi_error_set(err, "%s row %zu is (%lld, 0, %lld): div "
+                                 "has no pairs with b = 0", set, i,
+                                 (long long)a, (long long)y);
+        uint32_t label;
+        if (nfi_modular_label(task, (uint32_t)a, (uint32_t)b, &label,
+                              err) != 0)
+            return -1;
+        if (y != (int64_t)label)
+            return nfi_error_set(err, "%s row %zu is (%lld, %lld, %lld), "
+                                 "but (%lld %s %lld) mod %u is %u", set, i,
+                                 (long long)a, (long long)b, (long long)y,
+                                 (long long)a, nfi_modular_op_name(task->op),
+                                 (long long)b, task->p, label);
+        out[i] = (nfi_modular_sample){(uint32_t)a, (uint32_t)b, label};
+    }
+    return 0;
+}
+
+int nfi_modular_split_from_rows(nfi_modular_split *out,
+                                const nfi_modular_task *task,
+                                const int64_t *train, size_t n_train,
+                                const int64_t *test, size_t n_test,
+                                nfi_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (task_check(task, err) != 0)
+        return -1;
+    if (n_train == 0)
+        return nfi_error_set(err, "the training set is empty; give at "
+                             "least one row");
+    nfi_modular_sample *tr = malloc(n_train * sizeof *tr);
+    nfi_modular_sample *te = malloc((n_test > 0 ? n_test : 1) * sizeof *te);
+    if (tr == NULL || te == NULL) {
+        free(tr);
+        free(te);
+        return nfi_error_set(err, "out of memory for %zu samples",
+                             n_train + n_test);
+    }
+    if (take_rows(task, "train", train, n_train, tr, err) != 0 ||
+        take_rows(task, "test", test, n_test, te, err) != 0) {
+        free(tr);
+        free(te);
+        return -1;
+    }
+    out->task = *task;
+    out->n_train = n_train;
+    out->n_test = n_test;
+    out->train = tr;
+    out->test = te;
+    return 0;
+}
+
 void nfi_modular_split_free(nfi_modular_split *split)
 {
     if (split == NULL)

@@ -130,6 +130,21 @@ int nfi_modular_split_make(nfi_modular_split *out,
                            const nfi_modular_task *task, double train_frac,
                            uint64_t seed, nfi_error *err);
 
+/* Makes a split from given rows (a, b, label): train holds n_train rows
+ * of 3 integers, test n_test rows, row-major, in the order the training
+ * set is to be used (another program's split).  Every a and b must lie
+ * in [0, P), b != 0 for div, and label must be (a op b) mod P; n_train
+ * must be at least 1 (n_test may be 0).  Duplicates are allowed.
+ * train_frac and seed of *out are set to 0.  Returns 0 with *out filled
+ * (free it with nfi_modular_split_free), or -1 with an error naming the
+ * set ("train" or "test"), the row (from 0) and what is wrong, *out
+ * zeroed. */
+int nfi_modular_split_from_rows(nfi_modular_split *out,
+                                const nfi_modular_task *task,
+                                const int64_t *train, size_t n_train,
+                                const int64_t *test, size_t n_test,
+                                nfi_error *err);
+
 /* Releases the arrays of a split and zeroes it; NULL is allowed. */
 void nfi_modular_split_free(nfi_modular_split *split);
 

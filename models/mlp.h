@@ -5,7 +5,8 @@
  * bias -> ReLU) x (layers - 1) -> classifier Linear(H, K), with a bias
  * only when classifier_bias.  Parameters follow PyTorch's nn.Linear:
  * weights (out, in) row-major, then the bias (out).  Layout in `params`:
- * W1, b1, W2, b2, ..., Wc[, bc].
+ * W1, b1, ..., WL, bL, then the classifier W{L+1}[, b{L+1}] (the names of
+ * the snapshot tensors, train/trainer.h nfi_param_tensors).
  *
  * Inputs.  One-hot pairs (nfi_mlp_one_hot) hold 0 and 1, values of every
  * format, so the first layer reads them as they are, with no cast.  Real

@@ -2,6 +2,7 @@
 #include "trainer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -456,4 +457,49 @@ int nfi_trainer_step(nfi_trainer *t, nfi_step_metrics *metrics,
         nfi_exact_sum_clear(&s);
     }
     return 0;
+}
+
+const double *nfi_trainer_train_dlogits(const nfi_trainer *t)
+{
+    return t->dlogits;
+}
+
+static size_t add_tensor(nfi_param_tensor *out, size_t k, size_t *at,
+                         const char *name, int ndim, size_t d0, size_t d1)
+{
+    nfi_param_tensor *p = &out[k];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = ndim;
+    p->shape[0] = d0;
+    p->shape[1] = ndim == 2 ? d1 : 0;
+    p->count = ndim == 2 ? d0 * d1 : d0;
+    p->offset = *at;
+    *at += p->count;
+    return k + 1;
+}
+
+size_t nfi_param_tensors(const nfi_train_spec *spec, size_t n_train,
+                         nfi_param_tensor *out)
+{
+    size_t k = 0, at = 0, h = spec->hidden, c = spec->classes;
+    if (spec->model == NFI_MODEL_UFM) {
+        k = add_tensor(out, k, &at, "H", 2, n_train, h);
+        k = add_tensor(out, k, &at, "W", 2, c, h);
+        if (spec->classifier_bias)
+            k = add_tensor(out, k, &at, "b", 1, c, 0);
+        return k;
+    }
+    size_t layers = spec->layers < NFI_MLP_MAX_LAYERS ? spec->layers
+                                                      : NFI_MLP_MAX_LAYERS;
+    for (size_t l = 0; l <= layers; l++) {
+        bool last = l == layers;
+        char w[16], b[16];
+        snprintf(w, sizeof w, "W%zu", l + 1);
+        snprintf(b, sizeof b, "b%zu", l + 1);
+        k = add_tensor(out, k, &at, w, 2, last ? c : h,
+                       l == 0 ? spec->input_width : h);
+        if (!last || spec->classifier_bias)
+            k = add_tensor(out, k, &at, b, 1, last ? c : h, 0);
+    }
+    return k;
 }

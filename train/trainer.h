@@ -40,7 +40,7 @@
  *                   (0 when none is absorbed)
  *   margin_*        min, mean, max over samples of z_y - max_{j!=y} z_j
  *   w_mean_norm     |(1/K) sum_k w_k|, w_k the classifier rows (the
- *                   mlp's Wc, the ufm's W)
+ *                   mlp's W{L+1}, the ufm's W)
  *   feat_mean_norm  |(1/N) sum_i h_i|, h_i the penultimate features (the
  *                   mlp's last hidden activations in the forward pass,
  *                   the ufm's rows of H before the update)
@@ -197,5 +197,35 @@ typedef struct nfi_step_view {
 } nfi_step_view;
 
 void nfi_trainer_step_view(const nfi_trainer *t, nfi_step_view *v);
+
+/* The logit gradients of the last step's forward pass, (N, K) row-major,
+ * values of the logits format as the cross-entropy computed them (before
+ * any cast into the accum format).  Owned by t. */
+const double *nfi_trainer_train_dlogits(const nfi_trainer *t);
+
+/* The parameter tensors of a model, by the names that snapshots, export
+ * files and --init files share (PyTorch's nn.Linear layout, weights
+ * (out, in)):
+ *   mlp with L hidden layers: W1 (H, in), b1 (H), ..., WL (H, H), bL (H),
+ *       the classifier W{L+1} (K, H) and, with a classifier bias,
+ *       b{L+1} (K);
+ *   ufm: H (N, d), W (K, d) and, with a bias, b (K).
+ * offset is the tensor's first index in the parameter vector
+ * (nfi_trainer_params), count its number of elements. */
+#define NFI_PARAM_TENSORS_MAX (2 * (NFI_MLP_MAX_LAYERS + 1))
+
+typedef struct nfi_param_tensor {
+    char name[16];
+    int ndim;
+    size_t shape[2];
+    size_t offset, count;
+} nfi_param_tensor;
+
+/* Fills out (NFI_PARAM_TENSORS_MAX entries) with the tensors of the
+ * model that spec describes (input_width, hidden, layers, classes,
+ * classifier_bias, model) trained on n_train samples (the ufm's N), in
+ * the order of the parameter vector.  Returns their number. */
+size_t nfi_param_tensors(const nfi_train_spec *spec, size_t n_train,
+                         nfi_param_tensor *out);
 
 #endif

@@ -79,10 +79,11 @@ def check_crcs(snap, what):
               what + ": counters as decimal strings")
 
 
-def interrupt(args, out, min_rows, resume=False, delay=0.0):
+def interrupt(args, out, min_rows, resume=False, delay=0.0, after=None):
     """Starts a run (or a resumption of out), sends SIGINT delay seconds
-    after metrics.csv has min_rows rows, and waits for it.  Returns (exit
-    status, stderr, whether the status said running while it ran)."""
+    after metrics.csv has min_rows rows (and the file after, relative to
+    out, exists), and waits for it.  Returns (exit status, stderr,
+    whether the status said running while it ran)."""
     cmd = [NFI, "train", *(["--resume", out] if resume else
                            [*args, "--out", out])]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
@@ -93,7 +94,8 @@ def interrupt(args, out, min_rows, resume=False, delay=0.0):
         if os.path.exists(os.path.join(out, "status")) and \
                 state_of(out) == "running":
             seen_running[0] = True
-        return rows(out) >= min_rows
+        return rows(out) >= min_rows and \
+            (after is None or os.path.exists(os.path.join(out, after)))
     signalled = wait_for(ready, p, "%d rows in %s" % (min_rows, out))
     if signalled and delay > 0:
         time.sleep(delay)
@@ -176,7 +178,10 @@ def test_unlogged(tmp):
     rc, _, err = nfi(*args, "--out", full)
     check(rc == 0, "uninterrupted run: exit %d: %s" % (rc, err))
     part = os.path.join(tmp, "upart")
-    rc, err, _ = interrupt(args, part, 1, delay=0.1)
+    # after the last file of logged step 1, so that the signal does not
+    # land while step 1 still writes its records
+    rc, err, _ = interrupt(args, part, 1, delay=0.1,
+                           after="snapshots/step_00000001/classifier.json")
     step = json.load(open(os.path.join(part, "summary.json")))["steps_done"]
     check(rc == 1 and 1 < step < 400,
           "SIGINT between logged steps: exit %d at step %d: %s" %

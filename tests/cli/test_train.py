@@ -47,12 +47,12 @@ def check_run(run, final_step, logged):
     summary = json.load(open(os.path.join(run, "summary.json")))
     check(summary["final"]["step"] == final_step, run + ": summary step")
     snap = os.path.join(run, "snapshots", "step_%08d" % final_step)
-    for name in ["W1", "b1", "Wc"]:
+    for name in ["W1", "b1", "W2"]:
         check(os.path.isfile(os.path.join(snap, name + ".npy")),
               run + ": " + name + ".npy")
         meta = json.load(open(os.path.join(snap, name + ".json")))
         check(meta["format"] == "binary32", run + ": " + name + " format")
-    check(not os.path.exists(os.path.join(snap, "bc.npy")),
+    check(not os.path.exists(os.path.join(snap, "b2.npy")),
           run + ": no classifier bias")
     for step in logged:
         check(os.path.isfile(os.path.join(run, "snapshots",
@@ -64,7 +64,7 @@ def check_run(run, final_step, logged):
     except ImportError:
         return
     w1 = np.load(os.path.join(snap, "W1.npy"))
-    wc = np.load(os.path.join(snap, "Wc.npy"))
+    wc = np.load(os.path.join(snap, "W2.npy"))
     check(w1.shape == (16, 14) and wc.shape == (7, 16), run + ": shapes")
     check(np.all(w1.astype(np.float32).astype(np.float64) == w1),
           run + ": W1 holds binary32 values")
@@ -153,7 +153,7 @@ def main():
         summary = json.load(open(os.path.join(d, "summary.json")))
         step = summary["steps_done"]
         check(summary["status"] == "interrupted" and os.path.isfile(
-            os.path.join(d, "snapshots", "step_%08d" % step, "Wc.npy")),
+            os.path.join(d, "snapshots", "step_%08d" % step, "W2.npy")),
             "SIGTERM: final snapshot at step %d" % step)
 
         rc, out, _ = nfi("--help")

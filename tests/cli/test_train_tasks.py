@@ -75,7 +75,7 @@ def test_ufm(tmp):
               "ufm: " + name + ".npy")
         meta = json.load(open(os.path.join(snap, name + ".json")))
         check(meta["format"] == "bfloat16", "ufm: %s format" % name)
-    check(not os.path.exists(os.path.join(snap, "Wc.npy")), "ufm: no Wc")
+    check(not os.path.exists(os.path.join(snap, "W2.npy")), "ufm: no W2")
     try:
         import numpy as np
         h = np.load(os.path.join(snap, "H.npy"))

@@ -512,9 +512,81 @@ static void check_uniform_shuffle(void)
                "expected below 40", SEEDS, chi_first, chi_last);
 }
 
+/* Splits from given rows: every seeded split read back as rows gives
+ * the same split; each kind of bad row is refused naming set and row. */
+static void check_rows(void)
+{
+    nfi_modular_task task;
+    nfi_error err;
+    for (int op = 0; op < NFI_MODULAR_OP_COUNT; op++) {
+        if (nfi_modular_task_init(&task, (nfi_modular_op)op, 13, &err) != 0)
+            continue;
+        nfi_modular_split s, r;
+        if (nfi_modular_split_make(&s, &task, 0.3, 5, &err) != 0)
+            continue;
+        size_t n = s.n_train + s.n_test;
+        int64_t *rows = malloc(3 * n * sizeof *rows);
+        for (size_t i = 0; i < n; i++) {
+            const nfi_modular_sample *x = i < s.n_train ? &s.train[i]
+                                          : &s.test[i - s.n_train];
+            rows[3 * i] = x->a;
+            rows[3 * i + 1] = x->b;
+            rows[3 * i + 2] = x->label;
+        }
+        int rc = nfi_modular_split_from_rows(&r, &task, rows, s.n_train,
+                                             rows + 3 * s.n_train,
+                                             s.n_test, &err);
+        if (check_true(rc == 0, "%s: rows of the seeded split: %s",
+                       nfi_modular_op_name(task.op), err.message))
+            check_true(r.n_train == s.n_train && r.n_test == s.n_test &&
+                       memcmp(r.train, s.train, s.n_train *
+                              sizeof *s.train) == 0 &&
+                       memcmp(r.test, s.test, s.n_test *
+                              sizeof *s.test) == 0,
+                       "%s: the same split", nfi_modular_op_name(task.op));
+        nfi_modular_split_free(&r);
+        /* a wrong label in test row 2; a out of range in train row 1 */
+        int64_t keep = rows[3 * (s.n_train + 2) + 2];
+        rows[3 * (s.n_train + 2) + 2] = (keep + 1) % 13;
+        rc = nfi_modular_split_from_rows(&r, &task, rows, s.n_train,
+                                         rows + 3 * s.n_train, s.n_test,
+                                         &err);
+        check_true(rc != 0 && strstr(err.message, "test row 2") != NULL &&
+                   r.train == NULL, "%s: wrong label refused: %s",
+                   nfi_modular_op_name(task.op), err.message);
+        rows[3 * (s.n_train + 2) + 2] = keep;
+        rows[3 * 1] = 13;
+        rc = nfi_modular_split_from_rows(&r, &task, rows, s.n_train,
+                                         rows + 3 * s.n_train, s.n_test,
+                                         &err);
+        check_true(rc != 0 && strstr(err.message, "train row 1") != NULL,
+                   "%s: a = P refused: %s", nfi_modular_op_name(task.op),
+                   err.message);
+        rows[3 * 1] = -1;
+        rc = nfi_modular_split_from_rows(&r, &task, rows, s.n_train,
+                                         rows + 3 * s.n_train, s.n_test,
+                                         &err);
+        check_true(rc != 0, "%s: a = -1 refused",
+                   nfi_modular_op_name(task.op));
+        rc = nfi_modular_split_from_rows(&r, &task, rows, 0, rows, 0, &err);
+        check_true(rc != 0 && strstr(err.message, "empty") != NULL,
+                   "no training rows refused");
+        free(rows);
+        nfi_modular_split_free(&s);
+    }
+    /* b = 0 for div */
+    nfi_modular_task_init(&task, NFI_MODULAR_OP_DIV, 7, &err);
+    const int64_t zero[3] = {3, 0, 0};
+    nfi_modular_split r;
+    check_true(nfi_modular_split_from_rows(&r, &task, zero, 1, NULL, 0,
+                                           &err) != 0 &&
+               strstr(err.message, "b = 0") != NULL, "div: b = 0 refused");
+}
+
 int main(void)
 {
     harness_init("test_modular", 1);
+    check_rows();
     check_names();
     check_primes();
     check_inverses();

@@ -156,7 +156,7 @@ static void test_init_and_layout(void)
     nfi_roles r64, r16;
     setup(&m64, &r64, "binary64", "", "sequential", NFI_ROUND_RNE, false, 1);
     setup(&m16, &r16, "bfloat16", "", "sequential", NFI_ROUND_RNE, false, 1);
-    /* in = 10, H = 7, K = 5: W1 70, b1 7, Wc 35, bc 5 */
+    /* in = 10, H = 7, K = 5: W1 70, b1 7, W2 35, b2 5 */
     check_true(m64.n_params == 70 + 7 + 35 + 5 && m64.offset_b[0] == 70 &&
                    m64.offset_w[1] == 77 && m64.offset_b[1] == 112,
                "layout of a one-layer MLP: %zu parameters", m64.n_params);

@@ -52,7 +52,7 @@ static double cpu_seconds(void)
 }
 
 /* The name of parameter i: tensor and index, as nfi train's snapshots
- * name the tensors (W1 b1 Wc). */
+ * name the tensors (W1 b1 W2). */
 static void param_name(const nfi_mlp *m, size_t i, char *buf, size_t cap)
 {
     size_t w1 = m->offset_w[0], b1 = m->offset_b[0];
@@ -63,7 +63,7 @@ static void param_name(const nfi_mlp *m, size_t i, char *buf, size_t cap)
     else if (i >= b1 && i < b1 + m->hidden)
         snprintf(buf, cap, "b1[%zu]", i - b1);
     else if (i >= wc && i < wc + m->classes * m->hidden)
-        snprintf(buf, cap, "Wc[%zu][%zu]", (i - wc) / m->hidden,
+        snprintf(buf, cap, "W2[%zu][%zu]", (i - wc) / m->hidden,
                  (i - wc) % m->hidden);
     else
         snprintf(buf, cap, "parameter %zu", i);
