@@ -226,14 +226,14 @@ def cmd_train(args):
     if os.path.lexists(args.out) and not args.force:
         raise InputError(f"--out {args.out}: exists; give --force to "
                          f"replace it")
-    torch = _import_torch()
-    _setup_torch(torch, args.threads)
     from nfi_torch import train
     p, layers = cfg["modulus"], cfg["layers"]
     bias = cfg["classifier_bias"] == "on"
     shapes = train.param_shapes(2 * p, cfg["hidden"], p, layers, bias)
     params = files.read_init(args.init, shapes, layers + 1)
     tr, te = files.read_split(args.split, cfg["task"], p, nfi_rules.label)
+    torch = _import_torch()
+    _setup_torch(torch, args.threads)
     run = train.Run(torch, cfg, params, tr, te, dtype)
     rows, snaps = [], []
 

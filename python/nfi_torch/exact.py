@@ -47,7 +47,8 @@ def _fraction(n, k):
 
 def _nonfinite_sum(a):
     """The IEEE sum of an array holding an infinity or a NaN."""
-    return float(np.sum(np.asarray(a, dtype=np.float64)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return float(np.sum(np.asarray(a, dtype=np.float64)))
 
 
 def exact_sum(a):
