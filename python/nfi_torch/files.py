@@ -64,7 +64,15 @@ def read_init(path, shapes, last):
         with open(path, "rb") as f:
             zipped = f.read(2) == b"PK"   # .npz is a zip archive
         if not zipped:
-            raw = _read_safetensors(path)
+            try:
+                raw = _read_safetensors(path)
+            except InputError as e:
+                raise InputError(f"--init {e}; expected a .npz or "
+                                 f".safetensors file")
+            except (KeyError, TypeError, AttributeError, IndexError,
+                    struct.error) as e:
+                raise InputError(f"--init {path}: a damaged safetensors "
+                                 f"file ({e!r})")
         else:
             with np.load(path, allow_pickle=False) as z:
                 raw = {k: np.asarray(z[k]) for k in z.files}

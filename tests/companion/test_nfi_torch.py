@@ -84,6 +84,42 @@ def rules_checks(rules):
           rules.label("sub", 7, 2, 5) == 4, "labels of div and sub")
 
 
+def safetensors_checks(files):
+    """A safetensors file written by hand reads back as the .npz does."""
+    import json
+    import struct
+    rng = np.random.default_rng(SEED)
+    arrays = {"W1": rng.standard_normal((3, 4)).astype(np.float32),
+              "b1": rng.standard_normal(3).astype(np.float64),
+              "W2": rng.standard_normal((2, 3)).astype(np.float16)}
+    header, blobs, at = {}, b"", 0
+    for name, a in arrays.items():
+        raw = a.tobytes()
+        header[name] = {"dtype": {"float32": "F32", "float64": "F64",
+                                  "float16": "F16"}[a.dtype.name],
+                        "shape": list(a.shape),
+                        "data_offsets": [at, at + len(raw)]}
+        blobs += raw
+        at += len(raw)
+    head = json.dumps(header).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "init.safetensors")
+        with open(path, "wb") as f:
+            f.write(struct.pack("<Q", len(head)) + head + blobs)
+        got = files.read_init(path, {k: a.shape for k, a in arrays.items()},
+                              2)
+        check(all(np.array_equal(got[k], arrays[k].astype(np.float64))
+                  for k in arrays), "safetensors F32/F64/F16 read exactly")
+        with open(path, "wb") as f:
+            f.write(b"not a tensor file")
+        try:
+            files.read_init(path, {}, 2)
+            ok = False
+        except files.InputError as e:
+            ok = "--init" in str(e)
+        check(ok, "a file that is neither .npz nor safetensors is refused")
+
+
 def cli_checks(pydir):
     env = dict(os.environ, PYTHONPATH=pydir)
     cmd = [sys.executable, "-m", "nfi_torch"]
@@ -142,8 +178,9 @@ def main(argv):
         print(f"usage: {argv[0]} PYTHONDIR")
         return 2
     sys.path.insert(0, argv[1])
-    from nfi_torch import exact, nfi_rules
+    from nfi_torch import exact, files, nfi_rules
     exact_checks(exact)
+    safetensors_checks(files)
     rules_checks(nfi_rules)
     cli_checks(argv[1])
     if failures:
