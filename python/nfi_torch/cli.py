@@ -60,7 +60,8 @@ The trace OUT: metrics.csv (step and nfi's metric columns, numbers as
 shortest round-trip decimals), trace.json (producer, format, the options
 followed, the PyTorch version, its threads and BLAS, the inputs' SHA-256)
 and snapshots/step_NNNNNNNN/NAME.npy (float64 parameters after N updates:
-every --snapshot-every steps and the last step).
+step 0, every --snapshot-every steps and the last step; with
+--save-logits, logits.npy at every logged step).
 
 Example:
   python3 -m nfi_torch train --config run/config.json --init init.npz \\
@@ -235,10 +236,12 @@ def cmd_train(args):
     torch = _import_torch()
     _setup_torch(torch, args.threads)
     run = train.Run(torch, cfg, params, tr, te, dtype)
-    rows, snaps = [], []
+    rows, snaps = [], {}
 
     def on_row(step, m):
         rows.append((step, [m[c] for c in train.COLUMNS]))
+        if args.save_logits:
+            snaps.setdefault(step, {})["logits"] = run.last_logits
         if args.verbose:
             print(f"step {step}: loss {m['loss']!r} train_acc "
                   f"{m['train_acc']:.4f} test_acc {m['test_acc']:.4f}",
@@ -246,7 +249,7 @@ def cmd_train(args):
 
     seconds = run.train(cfg["steps"], cfg["log_every"], on_row,
                         cfg["snapshot_every"],
-                        lambda s, ps: snaps.append((s, ps)))
+                        lambda s, ps: snaps.setdefault(s, {}).update(ps))
     trace = {
         "nfi_trace": 1,
         "producer": f"nfi_torch {__version__} (PyTorch {torch.__version__})",
@@ -378,6 +381,10 @@ def parser():
                    help="the trace directory to write")
     t.add_argument("--force", action="store_true",
                    help="replace an existing --out")
+    t.add_argument("--save-logits", action="store_true",
+                   help="also write snapshots/step_N/logits.npy, the "
+                   "training logits of each logged step's forward pass "
+                   "(as nfi does), for nfi diff")
     t.add_argument("-v", "--verbose", action="store_true",
                    help="print each logged row on stderr")
 

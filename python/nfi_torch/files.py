@@ -159,7 +159,8 @@ def _hex_or_repr(x):
 def write_trace(out, force, trace, header, rows, snapshots):
     """The trace directory out: metrics.csv (header, rows of numbers:
     shortest round-trip decimals, nan, inf), trace.json and
-    snapshots/step_NNNNNNNN/NAME.npy; built in a temporary directory
+    snapshots/step_NNNNNNNN/NAME.npy (snapshots: {step: {name: array}});
+    built in a temporary directory
     beside out and renamed into place when complete."""
     out = os.path.abspath(out)
     if os.path.lexists(out) and not force:
@@ -176,7 +177,7 @@ def write_trace(out, force, trace, header, rows, snapshots):
         with open(os.path.join(tmp, "trace.json"), "w") as f:
             json.dump(trace, f, indent=2)
             f.write("\n")
-        for step, params in snapshots:
+        for step, params in sorted(snapshots.items()):
             d = os.path.join(tmp, "snapshots", f"step_{step:08d}")
             os.makedirs(d)
             for name, arr in params.items():

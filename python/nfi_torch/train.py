@@ -177,6 +177,7 @@ class Run:
         q = q.to(torch.float64).numpy()
         h = feats.detach().to(torch.float64).numpy()
         zt = test_logits.to(torch.float64).numpy()
+        self.last_logits = z
         y = self.y_train_np
         n, k = z.shape
         rows = np.arange(n)
@@ -221,11 +222,15 @@ class Run:
     def train(self, steps, log_every, on_row, snapshot_every=0,
               on_snapshot=None):
         """steps updates; on_row(step, metrics) at the logged steps (1,
-        every log_every, the last); on_snapshot(step, params) every
-        snapshot_every steps (0: none) and at the last step.  A loss that
+        every log_every, the last); on_snapshot(step, params) at step 0
+        (the initial parameters in the dtype), every snapshot_every steps
+        (0: none) and at the last step.  After a logged step,
+        self.last_logits holds its training logits (float64 array).  A loss that
         is not finite stops the run after its step (self.failed holds the
         step; its row is written only when the step is a logged one).
         Returns the seconds of the loop."""
+        if on_snapshot is not None:
+            on_snapshot(0, self.snapshot())
         start = time.perf_counter()
         self.failed = None
         self.steps_done = 0

@@ -11,8 +11,10 @@ ulps are printed, not asserted (PyTorch sums in other orders: see
 docs/companion.md).  What must hold is asserted: the same logged steps,
 the loss within 1e-3 relative throughout, and, when PyTorch runs on the
 reference BLAS (whose products sum in nfi's sequential order), an
-identical forward pass at step 1 (accuracies, margins, logit mean,
-feature and weight norms equal bit for bit) with the loss within 1e-5.
+identical forward pass at step 1 (the training logits, accuracies,
+margins, logit mean, feature and weight norms equal bit for bit) with
+the loss within 1e-5.  Both cases assert the same initial parameters
+(step 0 snapshots) on both sides.
 
 Where nfi can read and write inits and splits (`nfi train --init
 --split`, `nfi export`), the float64 case starts nfi from PyTorch's own
@@ -146,7 +148,17 @@ def main(argv):
         run(companion + ["train", "--config",
                          os.path.join(nrun, "config.json"), "--init", init,
                          "--split", split, "--dtype", dtype, "--out",
-                         trace] + common, env=env)
+                         trace, "--save-logits"] + common, env=env)
+        snap0 = [os.path.join(d, "snapshots", "step_00000000")
+                 for d in (nrun, trace)]
+        names = sorted(f for f in os.listdir(snap0[1]) if f.endswith(".npy"))
+        check(names == sorted(f for f in os.listdir(snap0[0])
+                              if f.endswith(".npy") and f[0] in "Wb") and
+              all(np.array_equal(np.load(os.path.join(snap0[0], f)),
+                                 np.load(os.path.join(snap0[1], f)))
+                  for f in names),
+              f"step 0: the same initial parameters in {fmt} "
+              f"({', '.join(n[:-4] for n in names)})")
         a, b = metrics(nrun), metrics(trace)
         check(sorted(a) == sorted(b) and len(a) == STEPS // LOG_EVERY + 1,
               f"the same {len(a)} logged steps")
@@ -184,6 +196,10 @@ def main(argv):
                                 "feat_mean_norm", "w_mean_norm", "w_norm",
                                 "param_norm")
                     if a[1][k] != b[1][k]]
+            z = [np.load(os.path.join(d, "snapshots", "step_00000001",
+                                      "logits.npy")) for d in (nrun, trace)]
+            check(np.array_equal(z[0], z[1]), "step 1: the training "
+                  "logits bit for bit on the reference BLAS")
             check(not same, "step 1: the same forward pass on the "
                   "reference BLAS (accuracies, margins, logit mean, norms "
                   "bit for bit)" + (f"; differ: {same}" if same else ""))
