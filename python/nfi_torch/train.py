@@ -225,9 +225,10 @@ class Run:
         every log_every, the last); on_snapshot(step, params) at step 0
         (the initial parameters in the dtype), every snapshot_every steps
         (0: none) and at the last step.  After a logged step,
-        self.last_logits holds its training logits (float64 array).  A loss that
-        is not finite stops the run after its step (self.failed holds the
-        step; its row is written only when the step is a logged one).
+        self.last_logits holds its training logits (float64 array).  A
+        loss that is not finite stops the run after its step (self.failed
+        holds the step; its row is written only when the step is a
+        logged one).
         Returns the seconds of the loop."""
         if on_snapshot is not None:
             on_snapshot(0, self.snapshot())
