@@ -268,7 +268,7 @@ def cmd_train(args):
         "seconds": seconds,
     }
     if run.failed:
-        trace["failure"] = f"the loss is not finite at step {run.failed}"
+        trace["failure"] = f"the loss is NaN at step {run.failed}"
     files.write_trace(args.out, args.force, trace,
                       ["step"] + list(train.COLUMNS), rows, snaps)
     print(f"{args.out}: {run.steps_done} steps at {dtype}, "

@@ -160,7 +160,6 @@ class Run:
         logits.retain_grad()
         loss = F.cross_entropy(logits, self.y_train)
         loss.backward()
-        self.last_loss = float(loss.item())
         if not logged:
             self.opt.step()
             return None
@@ -226,9 +225,8 @@ class Run:
         (the initial parameters in the dtype), every snapshot_every steps
         (0: none) and at the last step.  After a logged step,
         self.last_logits holds its training logits (float64 array).  A
-        loss that is not finite stops the run after its step (self.failed
-        holds the step; its row is written only when the step is a
-        logged one).
+        NaN loss at a logged step stops the run after that step, as in
+        nfi train (self.failed holds the step).
         Returns the seconds of the loop."""
         if on_snapshot is not None:
             on_snapshot(0, self.snapshot())
@@ -238,7 +236,9 @@ class Run:
         for step in range(1, steps + 1):
             logged = step == 1 or step % log_every == 0 or step == steps
             metrics = self.step(logged)
-            failed = not math.isfinite(self.last_loss)
+            # As nfi train: a NaN loss at a logged step ends the run
+            # with the row that shows it.
+            failed = logged and math.isnan(metrics["loss"])
             if logged:
                 on_row(step, metrics)
             self.steps_done = step
