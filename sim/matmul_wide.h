@@ -1,0 +1,47 @@
+/* nfi: fused row kernels of matrix products and column sums for RNE
+ * formats with 26 <= p <= 52 on the fast engine (sim/lanes_wide.h).
+ *
+ * They perform the operations of nfi_matmul's element loop (each product
+ * rounded, then the sequential sum, then the bias) on four elements at a
+ * time, each operation rounded exactly as nfi_fast_mul and nfi_fast_add
+ * round it, as long as every result is a normal format value or a zero.
+ * When a result is not (a subnormal, an overflow, an infinity or a NaN,
+ * in a padding column too), they say so and the caller recomputes the
+ * row with the general operations; the outputs are then unspecified.
+ * The slow twin is that element loop (tests/kernels/test_matmul_wide). */
+#ifndef NFI_MATMUL_WIDE_H
+#define NFI_MATMUL_WIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine_fast.h"
+
+/* Whether the kernels below apply to the context f: RNE, 26 <= p <= 52,
+ * not IEEE binary64 itself, the product of two format values exact in
+ * binary64 as a sum of two doubles (products_never_tiny) and emax <=
+ * 1021. */
+bool nfi_matmul_wide_applies(const nfi_fast *f);
+
+/* Row ci[0..n-1] of a product in f's format (f as above):
+ *   ci[j] = (...((ai[0] bt[j] + ai[ak] bt[w + j]) + ...)
+ *           + ai[(k-1) ak] bt[(k-1) w + j]) + bias[j],
+ * every product and sum rounded, the bias term only when bias is not
+ * NULL.  bt is (k, w) row-major with w >= n a multiple of 8 and its
+ * columns n..w-1 zero; bias, when given, has w entries (zero beyond n);
+ * k >= 1.  Returns 0 when every rounded value was a normal format value
+ * or a zero (ci is then the result), non-zero otherwise (ci unspecified:
+ * recompute the row). */
+int nfi_matmul_wide_row(const nfi_fast *f, size_t n, size_t w, size_t k,
+                        const double *ai, ptrdiff_t ak, const double *bt,
+                        const double *bias, double *ci);
+
+/* Column sums in f's format (f as above): sums[j] = (...(x[j] +
+ * x[cols + j]) + ...) + x[(rows-1) cols + j], each sum rounded, for a
+ * row-major (rows, cols) x with rows >= 1.  Returns 0, or non-zero when a
+ * rounded value was not a normal format value or a zero (sums
+ * unspecified: recompute). */
+int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
+                         const double *x, double *sums);
+
+#endif
