@@ -1,5 +1,5 @@
 /* nfi: fused row kernels of matrix products and column sums for RNE
- * formats with 26 <= p <= 52 on the fast engine (sim/lanes_wide.h).
+ * formats with 26 <= p <= 51 on the fast engine (sim/lanes_wide.h).
  *
  * They perform the operations of nfi_matmul's element loop (each product
  * rounded, then the sequential sum, then the bias) on four elements at a
@@ -17,24 +17,27 @@
 
 #include "engine_fast.h"
 
-/* Whether the kernels below apply to the context f: RNE, 26 <= p <= 52,
+/* Whether the kernels below apply to the context f: RNE, 26 <= p <= 51,
  * not IEEE binary64 itself, the product of two format values exact in
  * binary64 as a sum of two doubles (products_never_tiny) and emax <=
  * 1021. */
 bool nfi_matmul_wide_applies(const nfi_fast *f);
 
-/* Row ci[0..n-1] of a product in f's format (f as above):
- *   ci[j] = (...((ai[0] bt[j] + ai[ak] bt[w + j]) + ...)
- *           + ai[(k-1) ak] bt[(k-1) w + j]) + bias[j],
- * every product and sum rounded, the bias term only when bias is not
- * NULL.  bt is (k, w) row-major with w >= n a multiple of 8 and its
- * columns n..w-1 zero; bias, when given, has w entries (zero beyond n);
- * k >= 1.  Returns 0 when every rounded value was a normal format value
- * or a zero (ci is then the result), non-zero otherwise (ci unspecified:
- * recompute the row). */
-int nfi_matmul_wide_row(const nfi_fast *f, size_t n, size_t w, size_t k,
-                        const double *ai, ptrdiff_t ak, const double *bt,
-                        const double *bias, double *ci);
+/* Rows i < rows (1 or 2) of a product in f's format (f as above), into
+ * c[i * n + j], j < n:
+ *   (...((a_i[0] bt[j] + a_i[ak] bt[w + j]) + ...)
+ *     + a_i[(k-1) ak] bt[(k-1) w + j]) + bias[j],
+ * a_i = a + i * a_row, every product and sum rounded, the bias term only
+ * when bias is not NULL.  bt is (k, w) row-major with w >= n a multiple
+ * of 8 and its columns n..w-1 zero; bias, when given, has w entries (zero
+ * beyond n); k >= 1.  Returns a bit mask: bit i set when a rounded value
+ * of row i (padding columns included) was not a normal format value or a
+ * zero; that row of c is then unspecified (recompute it), the others are
+ * the result. */
+int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
+                         size_t w, size_t k, const double *a,
+                         ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
+                         const double *bias, double *c);
 
 /* Column sums in f's format (f as above): sums[j] = (...(x[j] +
  * x[cols + j]) + ...) + x[(rows-1) cols + j], each sum rounded, for a
