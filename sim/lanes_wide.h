@@ -1,4 +1,4 @@
-/* nfi: four binary64 lanes of products and sums rounded to 26 <= p <= 51
+/* nfi: four binary64 lanes of products and sums rounded to 26 <= p <= 52
  * bits in RNE, exactly, for fused vector kernels of the fast engine.
  *
  * For p > 25 a binary64 product of two format values is not exact, and
@@ -17,17 +17,44 @@
  *     intermediate of TwoSum stays below 2^1024.
  * An overflow of s itself (s infinite) is flagged below.
  *
- * Then x is rounded to p bits from (s, e) by round-to-odd at 53 bits
- * followed by RNE on the bit pattern (nfi_wide_round has the argument;
- * Boldo and Melquiond 2008 for the general statement, which needs
- * p <= 51).
+ * Then x is rounded to p bits from (s, e):
+ *   - The midpoints of the p-bit grid in the normal range are binary64
+ *     numbers when p <= 52 (p + 1 significant bits).  Rounding to nearest
+ *     in binary64 is monotone, so for every such midpoint M, x > M
+ *     implies s >= M and x < M implies s <= M: x and s lie on the same
+ *     side of every midpoint other than s itself.  RNE to p bits is
+ *     constant strictly between two consecutive midpoints (across binade
+ *     boundaries too), so RNE_p(x) = RNE_p(s) unless s is a midpoint.
+ *   - If s is a midpoint and e = 0, x = s is a tie: ties to even.
+ *   - If s is a midpoint and e != 0, x lies strictly on e's side of it,
+ *     at most u53(s)/2 away, so strictly between s and the grid
+ *     neighbour on that side, which is the result: away from zero when
+ *     e has s's sign, toward zero otherwise.
+ *   - On the bit pattern b of s, with L its bits below the grid and h
+ *     half a step: r = (b + h - 1 + c) with those bits cleared, for a
+ *     carry c in {0, 1}, rounds away from zero exactly when L + h - 1 + c
+ *     reaches a step, that is when L > h, or L = h and c = 1 (a carry
+ *     moves into the exponent correctly).  So any c gives RNE_p(s) when
+ *     s is not a midpoint (L != h), and the three cases above are
+ *     c = the parity bit of the grid (e = 0), c = 1 (e with s's sign)
+ *     and c = 0 (e opposite): nfi_wide_round computes c so.
+ * This is right when s lies in the format's normal range [2^emin,
+ * max_finite], and then the result does not exceed max_finite (above
+ * it, the threshold max_finite + h is a midpoint, so reaching it needs s
+ * at or beyond it).  At the low end x may lie just below 2^emin with
+ * s = 2^emin; the result 2^emin is still right: the format's grid just
+ * below 2^emin (subnormal step 2^(emin - p + 1), or only 0 without
+ * subnormals) has its first midpoint at least 2^(emin - p) away, farther
+ * than |e| <= u53(2^emin)/4.
  *
- * A lane whose rounded binary64 value is NaN, infinite, non-zero below
- * 2^emin or above max_finite is flagged, and the kernel recomputes the
- * block with the general operations.  A zero s is accepted: a binary64
- * sum is zero only when exact (with the sign RNE gives), and a product
- * only when a factor is zero (products_never_tiny), with the sign of the
- * exact product; e is then 0 and s is left as it is.
+ * A lane whose s is NaN, infinite, non-zero below 2^emin or above
+ * max_finite is flagged, and the kernel recomputes the block with the
+ * general operations; kernels that have proven beforehand that no value
+ * can leave the range (sim/matmul_wide.c) skip these checks.  A zero s
+ * is accepted: a binary64 sum is zero only when exact (with the sign RNE
+ * gives), and a product only when a factor is zero (products_never_tiny),
+ * with the sign of the exact product; e is then 0 and the rounding
+ * leaves the zero as it is.
  *
  * The slow twin of every lane operation is the fast engine's scalar
  * operation (nfi_fast_mul, nfi_fast_add), itself tested against MPFR. */
@@ -44,19 +71,19 @@
 
 /* The constants of a format for these lanes, from its fast context. */
 typedef struct nfi_lanes_wide {
-    uint64_t shift;    /* 53 - p, 2 to 27 */
+    uint64_t shift;    /* 53 - p, 1 to 27 */
     uint64_t half;     /* half a grid step, less one (units of s) */
     uint64_t low;      /* the bits below the grid */
     uint64_t min;      /* bits of 2^emin */
     uint64_t max;      /* bits of max_finite */
 } nfi_lanes_wide;
 
-/* Whether the lanes apply to a fast context: RNE, 26 <= p <= 51, not a
+/* Whether the lanes apply to a fast context: RNE, 26 <= p <= 52, not a
  * hardware format, products exact in binary64 (products_never_tiny) and
  * format values below 2^1022 (emax <= 1021). */
 static inline bool nfi_lanes_wide_apply(const nfi_fast *f)
 {
-    return f->mode == NFI_ROUND_RNE && f->p >= 26 && f->p <= 51 &&
+    return f->mode == NFI_ROUND_RNE && f->p >= 26 && f->p <= 52 &&
            f->native_width == 0 && f->products_never_tiny &&
            f->format.emax <= 1021;
 }
@@ -80,11 +107,11 @@ nfi_wide_fma4(nfi_v4d a, nfi_v4d b, nfi_v4d c)
     return r;
 }
 
-/* The range flags of a block of lanes: out, non-zero where a rounded
- * binary64 value (s nudged, below) had a magnitude above max_finite
- * (NaN and infinity included); lo, the least (magnitude - 1) met, as a
- * binary64 number: the bit patterns of non-zero magnitudes less one are
- * ordered as doubles, and a zero gives all ones, a NaN, which the
+/* The range flags of a block of lanes: out, non-zero where a binary64
+ * result s had a magnitude above max_finite (NaN and infinity
+ * included); lo, the least (magnitude - 1) met, read as a binary64
+ * number: the bit patterns of non-zero magnitudes less one are ordered
+ * as the numbers, and a zero gives all ones, a NaN, which the
  * comparison t < lo skips. */
 typedef struct nfi_wide_flags {
     nfi_v4u out;
@@ -113,20 +140,12 @@ nfi_wide_flagged(const nfi_lanes_wide *c, const nfi_wide_flags *g)
     return any;
 }
 
-/* RNE to p bits of x = s + e, e the exact error of s = RN64(x), p <= 51,
- * by round-to-odd: s' = s when e = 0 or s is odd, else s's binary64
- * neighbour toward x (s + 1 on the bit pattern when e has s's sign, s - 1
- * otherwise; adjacent magnitudes have adjacent patterns, also across
- * binades).  Then RNE_p(s') = RNE_p(x): the midpoints of the p-bit grid
- * are binary64 numbers whose last bit is 0 (p <= 51); x lies in the
- * closed interval between two consecutive binary64 numbers, of which s'
- * is the odd one (or x itself), so no midpoint lies strictly between x
- * and s' and neither is a midpoint unless they are equal.  The bit
- * rounding of s' is right when its magnitude lies in [2^emin,
- * max_finite] (then the result does not exceed max_finite: reaching
- * max_finite + half a step, a midpoint, needs s' at or above it); g
- * records the magnitudes for nfi_wide_flagged.  Integer arithmetic on
- * the bit patterns; the baseline clone emulates the 64-bit compares. */
+/* RNE to p bits of x = s + e, e the exact error of s = RN64(x) (see the
+ * top of this file), with the carry c: the parity of the grid where
+ * e = 0, else 1 when e has s's sign and 0 when not.  Records the range
+ * of s in *g unless g is NULL (a constant after inlining).  Integer
+ * arithmetic on the bit patterns; the baseline clone emulates the 64-bit
+ * compares. */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_wide_round(const nfi_lanes_wide *c, nfi_v4d s, nfi_v4d e,
                nfi_wide_flags *g)
@@ -135,20 +154,21 @@ nfi_wide_round(const nfi_lanes_wide *c, nfi_v4d s, nfi_v4d e,
     const uint64_t sign_bit = 0x8000000000000000ULL;
     nfi_v4u b = (nfi_v4u)s, eb = (nfi_v4u)e;
 
-    /* Round to odd: (b - [e opposite to s]) | 1 when e != 0. */
-    nfi_v4u nonzero = (nfi_v4u)(e != 0.0);     /* all ones or 0 */
-    nfi_v4u opposite = (nfi_v4u)((v4i)(eb ^ b) < 0);
-    b = (b + (opposite & nonzero)) | (nonzero & 1);
+    if (g != NULL) {
+        nfi_v4u mag = b & ~sign_bit;
+        v4i max = {(int64_t)c->max, (int64_t)c->max, (int64_t)c->max,
+                   (int64_t)c->max};
+        g->out |= (nfi_v4u)((v4i)mag > max);
+        nfi_v4d t = (nfi_v4d)(mag - 1);
+        nfi_v4u less = (nfi_v4u)(t < g->lo);
+        g->lo = (nfi_v4d)(((nfi_v4u)t & less) | ((nfi_v4u)g->lo & ~less));
+    }
 
-    nfi_v4u mag = b & ~sign_bit;
-    g->out |= (nfi_v4u)((v4i)mag > (v4i){(int64_t)c->max, (int64_t)c->max,
-                                         (int64_t)c->max, (int64_t)c->max});
-    nfi_v4d t = (nfi_v4d)(mag - 1);
-    nfi_v4u less = (nfi_v4u)(t < g->lo);
-    g->lo = (nfi_v4d)(((nfi_v4u)t & less) | ((nfi_v4u)g->lo & ~less));
-
-    /* Ties to even on s': add just under half a step plus the parity. */
-    return (nfi_v4d)((b + c->half + ((b >> c->shift) & 1)) & ~c->low);
+    nfi_v4u same = ((eb ^ b) >> 63) ^ 1;
+    nfi_v4u parity = (b >> c->shift) & 1;
+    nfi_v4u exact = (nfi_v4u)(e == 0.0); /* all ones or 0 */
+    nfi_v4u carry = same ^ ((same ^ parity) & exact);
+    return (nfi_v4d)((b + c->half + carry) & ~c->low);
 }
 
 /* The product of format values a and b, rounded (flags as above). */

@@ -34,7 +34,7 @@ static kernel_kind choose(const nfi_arith *acc, const nfi_arith *out,
     if (acc->fast.plain_rne && acc->fast.products_never_tiny)
         return KERNEL_PLAIN;
     if (nfi_matmul_wide_applies(&acc->fast))
-        return KERNEL_WIDE; /* 26 <= p <= 51: sim/matmul_wide.h */
+        return KERNEL_WIDE; /* 26 <= p <= 52: sim/matmul_wide.h */
     return KERNEL_ARRAYS;
 }
 
@@ -250,12 +250,14 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
                                 sums, prod, spread, c + i * n);
             }
         } else if (kind == KERNEL_WIDE) {
+            bool checked = !nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row,
+                                                 a_k, w, pb, pbs);
             for (size_t i = 0; i < m; i += 2) {
                 size_t r = m - i < 2 ? m - i : 2;
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 int redo = nfi_matmul_wide_rows(&acc->fast, r, n, w, k, ai,
                                                 a_row, a_k, pb, pbs,
-                                                c + i * n);
+                                                c + i * n, checked);
                 for (size_t l = 0; l < r; l++)
                     if (redo >> l & 1)
                         rows_arrays(&acc->fast, 1, n, w, k,

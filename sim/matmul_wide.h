@@ -1,5 +1,5 @@
 /* nfi: fused row kernels of matrix products and column sums for RNE
- * formats with 26 <= p <= 51 on the fast engine (sim/lanes_wide.h).
+ * formats with 26 <= p <= 52 on the fast engine (sim/lanes_wide.h).
  *
  * They perform the operations of nfi_matmul's element loop (each product
  * rounded, then the sequential sum, then the bias) on four elements at a
@@ -17,11 +17,20 @@
 
 #include "engine_fast.h"
 
-/* Whether the kernels below apply to the context f: RNE, 26 <= p <= 51,
+/* Whether the kernels below apply to the context f: RNE, 26 <= p <= 52,
  * not IEEE binary64 itself, the product of two format values exact in
  * binary64 as a sum of two doubles (products_never_tiny) and emax <=
  * 1021. */
 bool nfi_matmul_wide_applies(const nfi_fast *f);
+
+/* Whether no product or sum of nfi_matmul_wide_rows over these operands
+ * can be anything but a normal format value or a zero (then the kernel
+ * needs no range checks): all operands finite and their magnitudes far
+ * enough from the ends of the range (the bound is in matmul_wide.c).
+ * Arguments as for nfi_matmul_wide_rows, with m the rows of a. */
+bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
+                          const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+                          size_t w, const double *bt, const double *bias);
 
 /* Rows i < rows (1 or 2) of a product in f's format (f as above), into
  * c[i * n + j], j < n:
@@ -30,14 +39,15 @@ bool nfi_matmul_wide_applies(const nfi_fast *f);
  * a_i = a + i * a_row, every product and sum rounded, the bias term only
  * when bias is not NULL.  bt is (k, w) row-major with w >= n a multiple
  * of 8 and its columns n..w-1 zero; bias, when given, has w entries (zero
- * beyond n); k >= 1.  Returns a bit mask: bit i set when a rounded value
- * of row i (padding columns included) was not a normal format value or a
- * zero; that row of c is then unspecified (recompute it), the others are
- * the result. */
+ * beyond n); k >= 1.  With checked true, returns a bit mask: bit i set
+ * when a binary64 result of row i (padding columns included) was not a
+ * normal format value or a zero; that row of c is then unspecified
+ * (recompute it), the others are the result.  With checked false (only
+ * when nfi_matmul_wide_safe said so for these operands), returns 0. */
 int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                          size_t w, size_t k, const double *a,
                          ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
-                         const double *bias, double *c);
+                         const double *bias, double *c, bool checked);
 
 /* Column sums in f's format (f as above): sums[j] = (...(x[j] +
  * x[cols + j]) + ...) + x[(rows-1) cols + j], each sum rounded, for a
