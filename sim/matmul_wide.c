@@ -21,15 +21,40 @@ typedef struct span {
     bool finite;
 } span;
 
-static void span_add(span *s, double v)
+/* Adds count contiguous values to s, four lanes at a time without
+ * branches: zeros count as +inf for the least, and a NaN fails the
+ * finite test (a comparison with a NaN is false). */
+NFI_FMA_CLONES
+static void span_add_run(span *s, const double *v, size_t count)
 {
-    double a = fabs(v);
-    if (!(a <= DBL_MAX))
-        s->finite = false;
-    else if (a != 0.0 && a < s->least)
-        s->least = a;
-    if (a > s->most)
-        s->most = a;
+    const nfi_v4d inf = nfi_splat4(INFINITY), big = nfi_splat4(DBL_MAX);
+    const nfi_v4u magnitude = {~0ULL >> 1, ~0ULL >> 1, ~0ULL >> 1,
+                               ~0ULL >> 1};
+    nfi_v4d least = inf, most = nfi_splat4(0.0);
+    nfi_v4u finite = {~0ULL, ~0ULL, ~0ULL, ~0ULL};
+    size_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        nfi_v4d a = (nfi_v4d)((nfi_v4u)nfi_load4(v + i) & magnitude);
+        finite &= (nfi_v4u)(a <= big);
+        nfi_v4u zero = (nfi_v4u)(a == 0.0);
+        nfi_v4d z = (nfi_v4d)(((nfi_v4u)inf & zero) | ((nfi_v4u)a & ~zero));
+        nfi_v4u lower = (nfi_v4u)(z < least), higher = (nfi_v4u)(a > most);
+        least = (nfi_v4d)(((nfi_v4u)z & lower) | ((nfi_v4u)least & ~lower));
+        most = (nfi_v4d)(((nfi_v4u)a & higher) | ((nfi_v4u)most & ~higher));
+    }
+    for (int l = 0; l < 4; l++) {
+        s->finite &= finite[l] != 0;
+        s->least = least[l] < s->least ? least[l] : s->least;
+        s->most = most[l] > s->most ? most[l] : s->most;
+    }
+    for (; i < count; i++) {
+        double a = fabs(v[i]);
+        s->finite &= a <= DBL_MAX;
+        if (a != 0.0 && a < s->least)
+            s->least = a;
+        if (a > s->most)
+            s->most = a;
+    }
 }
 
 /* Whether a sequential sum of `terms` values, each a rounded product of
@@ -76,14 +101,21 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
                           size_t w, const double *bt, const double *bias)
 {
     span sa = {INFINITY, 0.0, true}, sb = sa, sz = sa;
-    for (size_t i = 0; i < m; i++)
+    if (ak == 1) {
+        for (size_t i = 0; i < m; i++)
+            span_add_run(&sa, a + (ptrdiff_t)i * a_row, k);
+    } else if (a_row == 1) {
         for (size_t t = 0; t < k; t++)
-            span_add(&sa, a[(ptrdiff_t)i * a_row + (ptrdiff_t)t * ak]);
-    for (size_t t = 0; t < k * w; t++)
-        span_add(&sb, bt[t]);
+            span_add_run(&sa, a + (ptrdiff_t)t * ak, m);
+    } else {
+        for (size_t i = 0; i < m; i++)
+            for (size_t t = 0; t < k; t++)
+                span_add_run(&sa, a + (ptrdiff_t)i * a_row +
+                                      (ptrdiff_t)t * ak, 1);
+    }
+    span_add_run(&sb, bt, k * w);
     if (bias != NULL)
-        for (size_t j = 0; j < w; j++)
-            span_add(&sz, bias[j]);
+        span_add_run(&sz, bias, w);
     return sums_stay_normal(f, &sa, &sb, &sz, k + 1);
 }
 
@@ -189,8 +221,7 @@ int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
     /* The terms as products x * 1 (exact: 1 is a format value). */
     span sx = {INFINITY, 0.0, true}, one = {1.0, 1.0, true},
          none = {INFINITY, 0.0, true};
-    for (size_t i = 0; i < rows * cols; i++)
-        span_add(&sx, x[i]);
+    span_add_run(&sx, x, rows * cols);
     if (sums_stay_normal(f, &sx, &one, &none, rows))
         return sums_kernel(f, rows, cols, x, sums, false);
     return sums_kernel(f, rows, cols, x, sums, true);
