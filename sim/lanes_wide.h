@@ -47,10 +47,12 @@
  * subnormals) has its first midpoint at least 2^(emin - p) away, farther
  * than |e| <= u53(2^emin)/4.
  *
- * A lane whose s is NaN, infinite, non-zero below 2^emin or above
- * max_finite is flagged, and the kernel recomputes the block with the
- * general operations; kernels that have proven beforehand that no value
- * can leave the range (sim/matmul_wide.c) skip these checks.  A zero s
+ * A lane whose s is NaN, infinite or above max_finite is flagged, and
+ * the kernel recomputes the block with the general operations; so is a
+ * lane with s non-zero below 2^emin, unless the format has subnormals
+ * and the kernel asks the lanes to round onto the subnormal grid
+ * (nfi_wide_round).  Kernels that have proven beforehand that no value
+ * can leave the normal range (sim/matmul_wide.c) skip these checks.  A zero s
  * is accepted: a binary64 sum is zero only when exact (with the sign RNE
  * gives), and a product only when a factor is zero (products_never_tiny),
  * with the sign of the exact product; e is then 0 and the rounding
@@ -76,6 +78,8 @@ typedef struct nfi_lanes_wide {
     uint64_t low;      /* the bits below the grid */
     uint64_t min;      /* bits of 2^emin */
     uint64_t max;      /* bits of max_finite */
+    double magic;      /* 2^52 Q, Q = 2^(emin - p + 1) the subnormal step */
+    double half_q;     /* Q / 2 */
 } nfi_lanes_wide;
 
 /* Whether the lanes apply to a fast context: RNE, 26 <= p <= 52, not a
@@ -91,7 +95,9 @@ static inline bool nfi_lanes_wide_apply(const nfi_fast *f)
 static inline nfi_lanes_wide nfi_lanes_wide_of(const nfi_fast *f)
 {
     nfi_lanes_wide c = {(uint64_t)f->shift, f->half_minus_one,
-                        f->low_mask, f->min_normal_bits, f->max_finite_bits};
+                        f->low_mask, f->min_normal_bits, f->max_finite_bits,
+                        f->subnormal_magic,
+                        ldexp(1.0, f->emin - f->p)};
     return c;
 }
 
@@ -116,13 +122,17 @@ nfi_wide_fma4(nfi_v4d a, nfi_v4d b, nfi_v4d c)
 typedef struct nfi_wide_flags {
     nfi_v4u out;
     nfi_v4d lo;
+    bool subnormal; /* round below 2^emin instead of recording lo */
 } nfi_wide_flags;
 
+/* Flags for a block; subnormal (only for a format with subnormals, and
+ * best a constant) makes the lanes round results below 2^emin onto the
+ * subnormal grid themselves. */
 static inline __attribute__((always_inline)) nfi_wide_flags
-nfi_wide_flags_new(void)
+nfi_wide_flags_new(bool subnormal)
 {
     nfi_wide_flags g = {{0, 0, 0, 0}, {INFINITY, INFINITY, INFINITY,
-                                        INFINITY}};
+                                        INFINITY}, subnormal};
     return g;
 }
 
@@ -145,7 +155,20 @@ nfi_wide_flagged(const nfi_lanes_wide *c, const nfi_wide_flags *g)
  * e = 0, else 1 when e has s's sign and 0 when not.  Records the range
  * of s in *g unless g is NULL (a constant after inlining).  Integer
  * arithmetic on the bit patterns; the baseline clone emulates the 64-bit
- * compares. */
+ * compares.
+ *
+ * With g->subnormal, a lane with 0 < |s| < 2^emin is rounded onto the
+ * subnormal grid, the multiples of Q = 2^(emin - p + 1), instead of being
+ * recorded.  The argument at the top holds for that grid too: its
+ * midpoints, odd multiples of Q/2 >= 2^-1074 (products_never_tiny), are
+ * binary64 numbers, and |e| <= u53(s)/2 < Q/2.  |s| + 2^52 Q rounds |s|
+ * to a multiple of Q in binary64 (ties to even multiples), and the
+ * subtraction of 2^52 Q is exact; the difference d from |s| is exact
+ * (both below 2^emin, at most Q/2 apart), and |d| = Q/2 marks a midpoint,
+ * where e != 0 decides: |s| + Q/2 when e has s's sign, |s| - Q/2 when
+ * not.  The sign of s is put back (an underflow to zero keeps it, as
+ * RNE does).  Up to 2^emin the grid step of the lowest binade is Q too,
+ * so a result of 2^emin is right. */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_wide_round(const nfi_lanes_wide *c, nfi_v4d s, nfi_v4d e,
                nfi_wide_flags *g)
@@ -154,21 +177,41 @@ nfi_wide_round(const nfi_lanes_wide *c, nfi_v4d s, nfi_v4d e,
     const uint64_t sign_bit = 0x8000000000000000ULL;
     nfi_v4u b = (nfi_v4u)s, eb = (nfi_v4u)e;
 
+    nfi_v4u mag = b & ~sign_bit;
     if (g != NULL) {
-        nfi_v4u mag = b & ~sign_bit;
         v4i max = {(int64_t)c->max, (int64_t)c->max, (int64_t)c->max,
                    (int64_t)c->max};
         g->out |= (nfi_v4u)((v4i)mag > max);
-        nfi_v4d t = (nfi_v4d)(mag - 1);
-        nfi_v4u less = (nfi_v4u)(t < g->lo);
-        g->lo = (nfi_v4d)(((nfi_v4u)t & less) | ((nfi_v4u)g->lo & ~less));
+        if (!g->subnormal) {
+            nfi_v4d t = (nfi_v4d)(mag - 1);
+            nfi_v4u less = (nfi_v4u)(t < g->lo);
+            g->lo = (nfi_v4d)(((nfi_v4u)t & less) |
+                              ((nfi_v4u)g->lo & ~less));
+        }
     }
 
     nfi_v4u same = ((eb ^ b) >> 63) ^ 1;
     nfi_v4u parity = (b >> c->shift) & 1;
     nfi_v4u exact = (nfi_v4u)(e == 0.0); /* all ones or 0 */
     nfi_v4u carry = same ^ ((same ^ parity) & exact);
-    return (nfi_v4d)((b + c->half + carry) & ~c->low);
+    nfi_v4u r = (b + c->half + carry) & ~c->low;
+
+    if (g != NULL && g->subnormal) {
+        v4i min = {(int64_t)c->min, (int64_t)c->min, (int64_t)c->min,
+                   (int64_t)c->min};
+        nfi_v4u tiny = (nfi_v4u)((v4i)mag < min);
+        nfi_v4d a = (nfi_v4d)mag, m = nfi_splat4(c->magic);
+        nfi_v4d h = nfi_splat4(c->half_q);
+        nfi_v4d q = (a + m) - m, d = q - a;
+        nfi_v4u tie = (nfi_v4u)((d == h) | (d == -h)) & ~exact;
+        nfi_v4u side = 0 - same; /* all ones when e has s's sign */
+        nfi_v4u moved = ((nfi_v4u)(a + h) & side) |
+                        ((nfi_v4u)(a - h) & ~side);
+        nfi_v4u sub = (((nfi_v4u)q & ~tie) | (moved & tie)) |
+                      (b & sign_bit);
+        r = (r & ~tiny) | (sub & tiny);
+    }
+    return (nfi_v4d)r;
 }
 
 /* The product of format values a and b, rounded (flags as above). */

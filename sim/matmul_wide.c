@@ -125,11 +125,12 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
 static inline __attribute__((always_inline)) int
 rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w, size_t k,
             const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-            const double *bt, const double *bias, double *c, bool checked)
+            const double *bt, const double *bias, double *c, bool checked,
+            bool subnormal)
 {
     const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
     const double *a2 = rows > 1 ? a + a_row : a;
-    nfi_wide_flags f1 = nfi_wide_flags_new(), f2 = f1;
+    nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
     nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
     for (size_t j0 = 0; j0 < w; j0 += 8) {
         nfi_v4d b0 = nfi_load4(bt + j0), b1 = nfi_load4(bt + j0 + 4);
@@ -180,20 +181,24 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                          ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
                          const double *bias, double *c, bool checked)
 {
+    if (checked && f->format.subnormals)
+        return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
+                           true, true);
     if (checked)
         return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
-                           true);
-    return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, false);
+                           true, false);
+    return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, false,
+                       false);
 }
 
 /* Four columns at a time through all rows; the last group of fewer
  * than four is padded with zeros, whose sums are exact zeros. */
 static inline __attribute__((always_inline)) int
 sums_kernel(const nfi_fast *f, size_t rows, size_t cols, const double *x,
-            double *sums, bool checked)
+            double *sums, bool checked, bool subnormal)
 {
     const nfi_lanes_wide c = nfi_lanes_wide_of(f);
-    nfi_wide_flags fl = nfi_wide_flags_new();
+    nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
     nfi_wide_flags *g = checked ? &fl : NULL;
     for (size_t j0 = 0; j0 < cols; j0 += 4) {
         size_t m = cols - j0 < 4 ? cols - j0 : 4;
@@ -223,6 +228,8 @@ int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
          none = {INFINITY, 0.0, true};
     span_add_run(&sx, x, rows * cols);
     if (sums_stay_normal(f, &sx, &one, &none, rows))
-        return sums_kernel(f, rows, cols, x, sums, false);
-    return sums_kernel(f, rows, cols, x, sums, true);
+        return sums_kernel(f, rows, cols, x, sums, false, false);
+    if (f->format.subnormals)
+        return sums_kernel(f, rows, cols, x, sums, true, true);
+    return sums_kernel(f, rows, cols, x, sums, true, false);
 }

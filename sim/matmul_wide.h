@@ -4,10 +4,12 @@
  * They perform the operations of nfi_matmul's element loop (each product
  * rounded, then the sequential sum, then the bias) on four elements at a
  * time, each operation rounded exactly as nfi_fast_mul and nfi_fast_add
- * round it, as long as every result is a normal format value or a zero.
- * When a result is not (a subnormal, an overflow, an infinity or a NaN,
- * in a padding column too), they say so and the caller recomputes the
- * row with the general operations; the outputs are then unspecified.
+ * round it, as long as every result is a normal format value or a zero,
+ * or, in a format with subnormals, a subnormal.  When a result is not
+ * (an overflow, an infinity or a NaN, a subnormal or an underflow
+ * without subnormals; in a padding column too), they say so and the
+ * caller recomputes the row with the general operations; the outputs
+ * are then unspecified.
  * The slow twin is that element loop (tests/kernels/test_matmul_wide). */
 #ifndef NFI_MATMUL_WIDE_H
 #define NFI_MATMUL_WIDE_H
@@ -40,8 +42,9 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
  * when bias is not NULL.  bt is (k, w) row-major with w >= n a multiple
  * of 8 and its columns n..w-1 zero; bias, when given, has w entries (zero
  * beyond n); k >= 1.  With checked true, returns a bit mask: bit i set
- * when a binary64 result of row i (padding columns included) was not a
- * normal format value or a zero; that row of c is then unspecified
+ * when a binary64 result of row i (padding columns included) was above
+ * max_finite, infinite or NaN, or (without subnormals) non-zero below
+ * 2^emin; that row of c is then unspecified
  * (recompute it), the others are the result.  With checked false (only
  * when nfi_matmul_wide_safe said so for these operands), returns 0. */
 int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
@@ -52,7 +55,7 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
 /* Column sums in f's format (f as above): sums[j] = (...(x[j] +
  * x[cols + j]) + ...) + x[(rows-1) cols + j], each sum rounded, for a
  * row-major (rows, cols) x with rows >= 1.  Returns 0, or non-zero when a
- * rounded value was not a normal format value or a zero (sums
+ * rounded value was flagged as in nfi_matmul_wide_rows (sums
  * unspecified: recompute). */
 int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
                          const double *x, double *sums);

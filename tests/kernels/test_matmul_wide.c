@@ -18,8 +18,12 @@
  *      loop on random matrices from those operands.
  * In 2 and 3 a flag must be raised exactly when it must: never when
  * every rounded value of the twin is a normal value or zero away from
- * the ends of the range, always when one is a subnormal, infinite or
- * NaN.  Values are compared whenever no flag was raised.
+ * the ends of the range, always when one is infinite or NaN, or (without
+ * subnormals) below 2^emin.  Values are compared whenever no flag was
+ * raised, subnormal results included.  Part 1 also covers the subnormal
+ * grid (its points, midpoints and their neighbours) against MPFR.
+ * The proof that lets a kernel skip the range checks is checked against
+ * the twin, and the unchecked kernel run where it holds.
  *   4. nfi_matmul and nfi_column_sums (which take the kernels, with the
  *      general route for flagged rows) against MPFR reference handles.
  * Every failure prints its inputs and the seed (NFI_TEST_SEED). */
@@ -68,15 +72,17 @@ static bool at_edge(const nfi_fast *f, double r, double x)
            (a != 0.0 && a <= ldexp(1.0, f->emin)) || (r == 0.0 && x != 0.0);
 }
 
-/* Whether a rounded value must be flagged: a subnormal, an infinity, a
- * NaN, or (saturating or NaN-overflow formats) the overflow value for an
- * exact result above it, which the test cannot tell apart from max
- * finite; so only the first three. */
+/* Whether a rounded value must be flagged: an infinity, a NaN, and
+ * without subnormals (which the checked lanes round themselves
+ * otherwise) a value below 2^emin or an underflow to zero.  The
+ * overflow value of a saturating format cannot be told apart from
+ * max_finite, so it is not required. */
 static bool must_flag(const nfi_fast *f, double r, double x)
 {
     double a = fabs(r);
-    return isnan(r) || isinf(r) || (a != 0.0 && a < ldexp(1.0, f->emin)) ||
-           (r == 0.0 && x != 0.0);
+    bool tiny = (a != 0.0 && a < ldexp(1.0, f->emin)) ||
+                (r == 0.0 && x != 0.0);
+    return isnan(r) || isinf(r) || (tiny && !f->format.subnormals);
 }
 
 /* ---- 1. The rounding step ---- */
@@ -88,23 +94,35 @@ static void round_case(const nfi_fast *f, const char *spec, double s,
     nfi_v4d sv = {1.0, 1.0, 1.0, 1.0}, ev = {0.0, 0.0, 0.0, 0.0};
     sv[lane] = s;
     ev[lane] = e;
-    nfi_wide_flags g = nfi_wide_flags_new();
+    bool sub = f->format.subnormals;
+    nfi_wide_flags g = nfi_wide_flags_new(sub);
     nfi_v4d r = nfi_wide_round(&c, sv, ev, &g);
 
-    mpfr_t x;
+    /* The format's RNE of s + e: p bits from 2^emin up, multiples of
+     * 2^(emin - p + 1) below it (with subnormals). */
+    mpfr_t x, lo_m;
     mpfr_init2(x, 2300);
+    mpfr_init2(lo_m, 2);
+    mpfr_set_ui_2exp(lo_m, 1, f->emin, MPFR_RNDN);
     mpfr_set_d(x, s, MPFR_RNDN);
     mpfr_add_d(x, x, e, MPFR_RNDN); /* exact at 2300 bits */
-    mpfr_prec_round(x, f->p, MPFR_RNDN);
+    if (sub && mpfr_cmpabs(x, lo_m) < 0) {
+        mpfr_mul_2si(x, x, -(f->emin - f->p + 1), MPFR_RNDN);
+        mpfr_rint(x, x, MPFR_RNDN);
+        mpfr_mul_2si(x, x, f->emin - f->p + 1, MPFR_RNDN);
+    } else {
+        mpfr_prec_round(x, f->p, MPFR_RNDN);
+    }
     bool over = mpfr_cmp_d(x, f->max_finite) > 0 ||
                 mpfr_cmp_d(x, -f->max_finite) < 0;
     double want = mpfr_get_d(x, MPFR_RNDN); /* exact: p bits */
     mpfr_clear(x);
+    mpfr_clear(lo_m);
 
     /* Flagged: s outside the normal range (an overflow needs s above
      * max_finite). */
     double a = fabs(s), lo = ldexp(1.0, f->emin);
-    bool flag = a > f->max_finite || (s != 0.0 && a < lo);
+    bool flag = a > f->max_finite || (!sub && s != 0.0 && a < lo);
     int flagged = nfi_wide_flagged(&c, &g);
     if (!check_true(flagged == (int)flag && (!over || flag), "round %s s=%a "
                     "e=%a lane %d: flagged %d, expected %d", spec, s, e,
@@ -167,13 +185,52 @@ static void round_exhaustive(void)
                 }
             }
         }
-        /* Outside the range: zeros pass, anything else is flagged. */
+        /* Below 2^emin with subnormals: grid points, midpoints and
+         * their binary64 neighbours of the subnormal grid. */
+        if (f.format.subnormals) {
+            int qe = f.emin - p + 1;
+            uint64_t top = 1ULL << (p - 1);
+            for (int g = 0; g < 24; g++) {
+                uint64_t j = g < 4 ? (uint64_t)g
+                             : g < 8 ? top - 1 - (uint64_t)(g - 4)
+                                     : rng_below(&rng, top);
+                for (int half = 0; half < 2; half++) {
+                    double base = ldexp((double)(2 * j + (uint64_t)half),
+                                        qe - 1);
+                    for (int d = -2; d <= 2; d++) {
+                        double sv = base;
+                        for (int t = 0; t < (d < 0 ? -d : d); t++)
+                            sv = nextafter(sv, d < 0 ? 0.0 : 1.0);
+                        /* results of products and sums are never below
+                         * half a subnormal step (products_never_tiny) */
+                        if (sv < ldexp(1.0, qe - 1) ||
+                            sv >= ldexp(1.0, f.emin))
+                            continue;
+                        double u = ldexp(1.0, ilogb(sv) - 52);
+                        double es[] = {0.0, 0x1p-1074, u / 4, -u / 4,
+                                       -0x1p-1074};
+                        for (int sg = 0; sg < 2; sg++)
+                            for (int ei = 0; ei < 5; ei++)
+                                if (fabs(es[ei]) <= u / 2)
+                                        round_case(&f, specs[i],
+                                               sg ? -sv : sv,
+                                               sg ? -es[ei] : es[ei],
+                                               (int)rng_below(&rng, 4));
+                    }
+                }
+            }
+        }
+        /* Outside the range: zeros pass, anything else is flagged (below
+         * 2^emin only without subnormals). */
         const nfi_lanes_wide c = nfi_lanes_wide_of(&f);
         double tiny = ldexp(1.0, f.emin) * (1 - 0x1p-53);
-        double bad[] = {tiny, -tiny, ldexp(1.0, f.emin - 3), INFINITY,
-                        -INFINITY, NAN, f.max_finite * (1 + 0x1p-40)};
-        for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
-            nfi_wide_flags g = nfi_wide_flags_new(), z = g;
+        double bad[] = {INFINITY, -INFINITY, NAN,
+                        f.max_finite * (1 + 0x1p-40), tiny, -tiny,
+                        ldexp(1.0, f.emin - 3)};
+        size_t nbad = f.format.subnormals ? 4 : 7;
+        for (size_t b = 0; b < nbad; b++) {
+            nfi_wide_flags g = nfi_wide_flags_new(f.format.subnormals),
+                           z = g;
             nfi_v4d sv = {1.0, bad[b], -0.0, 0.0}, ev = {0, 0, 0, 0};
             nfi_v4d zv = {1.0, 0.5, -0.0, 0.0};
             nfi_wide_round(&c, sv, ev, &g);
@@ -383,7 +440,8 @@ static void lane_ops(void)
                 pw[l] = nfi_fast_mul(&f, a[l], b[l]);
                 sw[l] = nfi_fast_add(&f, a[l], b[l]);
             }
-            nfi_wide_flags po = nfi_wide_flags_new(), so = po;
+            nfi_wide_flags po = nfi_wide_flags_new(f.format.subnormals),
+                           so = po;
             nfi_v4d pv = nfi_wide_mul(&c, nfi_load4(a), nfi_load4(b), &po);
             nfi_v4d sv = nfi_wide_add(&c, nfi_load4(a), nfi_load4(b), &so);
             check_lanes(&f, "mul", specs[i], a, b, pv, &po, pw, true);
@@ -421,7 +479,8 @@ static void lane_ties(void)
                 mid_err[1] += (nfi_bits_of(ss) & low) == half &&
                               (x[l] - ss) + y[l] != 0.0;
             }
-            nfi_wide_flags po = nfi_wide_flags_new(), so = po;
+            nfi_wide_flags po = nfi_wide_flags_new(f.format.subnormals),
+                           so = po;
             nfi_v4d pv = nfi_wide_mul(&c, nfi_load4(a), nfi_load4(b), &po);
             nfi_v4d sv = nfi_wide_add(&c, nfi_load4(x), nfi_load4(y), &so);
             check_lanes(&f, "mul tie", specs[i], a, b, pv, &po, pw, true);
