@@ -8,10 +8,12 @@
 
 #include "cpu.h"
 #include "lanes.h"
+#include "matmul_wide.h"
 
 /* Which arithmetic performs the operations. */
 typedef enum { KERNEL_NONE, KERNEL_BINARY32, KERNEL_BINARY64,
-               KERNEL_PLAIN, KERNEL_ARRAYS } kernel_kind;
+               KERNEL_PLAIN, KERNEL_ARRAYS,
+               KERNEL_WIDE } kernel_kind;
 
 static kernel_kind choose(const nfi_arith *acc, const nfi_arith *out,
                           const nfi_reduction *order, size_t terms)
@@ -31,6 +33,8 @@ static kernel_kind choose(const nfi_arith *acc, const nfi_arith *out,
      * only accepts when no non-zero product can underflow. */
     if (acc->fast.plain_rne && acc->fast.products_never_tiny)
         return KERNEL_PLAIN;
+    if (nfi_matmul_wide_applies(&acc->fast))
+        return KERNEL_WIDE; /* 26 <= p <= 52: sim/matmul_wide.h */
     return KERNEL_ARRAYS;
 }
 
@@ -245,6 +249,22 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
                     rows_arrays(&acc->fast, 1, n, w, k, ai, 0, a_k, pb, pbs,
                                 sums, prod, spread, c + i * n);
             }
+        } else if (kind == KERNEL_WIDE) {
+            bool checked = !nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row,
+                                                 a_k, w, pb, pbs);
+            for (size_t i = 0; i < m; i += 2) {
+                size_t r = m - i < 2 ? m - i : 2;
+                const double *ai = a + (ptrdiff_t)i * a_row;
+                int redo = nfi_matmul_wide_rows(&acc->fast, r, n, w, k, ai,
+                                                a_row, a_k, pb, pbs,
+                                                c + i * n, checked);
+                for (size_t l = 0; l < r; l++)
+                    if (redo >> l & 1)
+                        rows_arrays(&acc->fast, 1, n, w, k,
+                                    ai + (ptrdiff_t)l * a_row, 0, a_k, pb,
+                                    pbs, sums, prod, spread,
+                                    c + (i + l) * n);
+            }
         } else {
             rows_arrays(&acc->fast, m, n, w, k, a, a_row, a_k, pb, pbs,
                         sums, prod, spread, c);
@@ -299,7 +319,8 @@ int nfi_column_sums_fast(nfi_arith *acc, nfi_arith *out,
         free(s);
     } else if (kind == KERNEL_BINARY64) {
         column_sums_binary64(rows, cols, x, sums);
-    } else {
+    } else if (kind != KERNEL_WIDE ||
+               nfi_column_sums_wide(&acc->fast, rows, cols, x, sums)) {
         for (size_t j = 0; j < cols; j++)
             sums[j] = x[j];
         for (size_t i = 1; i < rows; i++)

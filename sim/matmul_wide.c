@@ -1,0 +1,240 @@
+/* nfi: fused row kernels for RNE with 26 <= p <= 52.  The rounding of
+ * each lane and why it is exact are in lanes_wide.h. */
+#include "matmul_wide.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "lanes_wide.h"
+
+bool nfi_matmul_wide_applies(const nfi_fast *f)
+{
+    return nfi_lanes_wide_apply(f);
+}
+
+/* The least non-zero and the largest magnitude of a set of values, and
+ * whether all are finite. */
+typedef struct span {
+    double least, most;
+    bool finite;
+} span;
+
+/* Adds count contiguous values to s, four lanes at a time without
+ * branches: zeros count as +inf for the least, and a NaN fails the
+ * finite test (a comparison with a NaN is false). */
+NFI_FMA_CLONES
+static void span_add_run(span *s, const double *v, size_t count)
+{
+    const nfi_v4d inf = nfi_splat4(INFINITY), big = nfi_splat4(DBL_MAX);
+    const nfi_v4u magnitude = {~0ULL >> 1, ~0ULL >> 1, ~0ULL >> 1,
+                               ~0ULL >> 1};
+    nfi_v4d least = inf, most = nfi_splat4(0.0);
+    nfi_v4u finite = {~0ULL, ~0ULL, ~0ULL, ~0ULL};
+    size_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        nfi_v4d a = (nfi_v4d)((nfi_v4u)nfi_load4(v + i) & magnitude);
+        finite &= (nfi_v4u)(a <= big);
+        nfi_v4u zero = (nfi_v4u)(a == 0.0);
+        nfi_v4d z = (nfi_v4d)(((nfi_v4u)inf & zero) | ((nfi_v4u)a & ~zero));
+        nfi_v4u lower = (nfi_v4u)(z < least), higher = (nfi_v4u)(a > most);
+        least = (nfi_v4d)(((nfi_v4u)z & lower) | ((nfi_v4u)least & ~lower));
+        most = (nfi_v4d)(((nfi_v4u)a & higher) | ((nfi_v4u)most & ~higher));
+    }
+    for (int l = 0; l < 4; l++) {
+        s->finite &= finite[l] != 0;
+        s->least = least[l] < s->least ? least[l] : s->least;
+        s->most = most[l] > s->most ? most[l] : s->most;
+    }
+    for (; i < count; i++) {
+        double a = fabs(v[i]);
+        s->finite &= a <= DBL_MAX;
+        if (a != 0.0 && a < s->least)
+            s->least = a;
+        if (a > s->most)
+            s->most = a;
+    }
+}
+
+/* Whether a sequential sum of `terms` values, each a rounded product of
+ * an `x` and a `y` value or (once) a `z` value, can only give normal
+ * values or zeros in f's format, every product and sum rounded (x, y, z
+ * finite format values; z empty when it has no non-zero value).
+ *   - Low end: a non-zero |x| >= 2^lx, |y| >= 2^ly (lx, ly their
+ *     exponents), so a non-zero exact product is at least 2^(lx + ly)
+ *     and its rounding too, a multiple of 2^(lx + ly - p + 1); a z value
+ *     is a multiple of 2^(lz - p + 1).  Sums of multiples of 2^q stay
+ *     multiples of 2^q when rounded (a rounded value that is not the sum
+ *     has a grid step above 2^q, a multiple of it), so a non-zero one is
+ *     at least 2^q: no value is non-zero below 2^emin when
+ *     q = min(lx + ly, lz) - p + 1 >= emin.
+ *   - High end: every rounded product is at most 2^(ux + uy) (ux, uy the
+ *     exponents of the largest plus one), and RNE in the normal range
+ *     has a relative error at most 2^-p, so a partial sum of t terms is
+ *     at most (terms 2^(ux+uy) + max|z|) (1 + 2^-p)^terms, below twice
+ *     the first factor when terms <= 2^(p-2) (e^(1/4) < 2); no value
+ *     exceeds max_finite when 4 times the first factor (computed in
+ *     binary64, a margin for its own rounding) is at most max_finite. */
+static bool sums_stay_normal(const nfi_fast *f, const span *x,
+                             const span *y, const span *z, size_t terms)
+{
+    if (!x->finite || !y->finite || !z->finite)
+        return false;
+    if ((double)terms > ldexp(1.0, f->p - 2))
+        return false;
+    int q = INT32_MAX;
+    if (x->most != 0.0 && y->most != 0.0)
+        q = ilogb(x->least) + ilogb(y->least);
+    if (z->most != 0.0 && ilogb(z->least) < q)
+        q = ilogb(z->least);
+    if (q != INT32_MAX && q - f->p + 1 < f->emin)
+        return false;
+    double top = 0.0;
+    if (x->most != 0.0 && y->most != 0.0)
+        top = ldexp((double)terms, ilogb(x->most) + ilogb(y->most) + 2);
+    return 4.0 * (top + z->most) <= f->max_finite;
+}
+
+bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
+                          const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+                          size_t w, const double *bt, const double *bias)
+{
+    span sa = {INFINITY, 0.0, true}, sb = sa, sz = sa;
+    if (ak == 1) {
+        for (size_t i = 0; i < m; i++)
+            span_add_run(&sa, a + (ptrdiff_t)i * a_row, k);
+    } else if (a_row == 1) {
+        for (size_t t = 0; t < k; t++)
+            span_add_run(&sa, a + (ptrdiff_t)t * ak, m);
+    } else {
+        for (size_t i = 0; i < m; i++)
+            for (size_t t = 0; t < k; t++)
+                span_add_run(&sa, a + (ptrdiff_t)i * a_row +
+                                      (ptrdiff_t)t * ak, 1);
+    }
+    span_add_run(&sb, bt, k * w);
+    if (bias != NULL)
+        span_add_run(&sz, bias, w);
+    return sums_stay_normal(f, &sa, &sb, &sz, k + 1);
+}
+
+/* Columns j0..j0+7 of up to two rows: four vectors of running sums stay
+ * in registers through the k steps, independent chains for the
+ * pipeline.  With checked false, no range is recorded (g NULL). */
+static inline __attribute__((always_inline)) int
+rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w, size_t k,
+            const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+            const double *bt, const double *bias, double *c, bool checked,
+            bool subnormal)
+{
+    const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
+    const double *a2 = rows > 1 ? a + a_row : a;
+    nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
+    nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
+    for (size_t j0 = 0; j0 < w; j0 += 8) {
+        nfi_v4d b0 = nfi_load4(bt + j0), b1 = nfi_load4(bt + j0 + 4);
+        nfi_v4d x = nfi_splat4(a[0]), y = nfi_splat4(a2[0]);
+        nfi_v4d s0 = nfi_wide_mul(&cw, x, b0, g1);
+        nfi_v4d s1 = nfi_wide_mul(&cw, x, b1, g1);
+        nfi_v4d u0 = nfi_wide_mul(&cw, y, b0, g2);
+        nfi_v4d u1 = nfi_wide_mul(&cw, y, b1, g2);
+        for (size_t t = 1; t < k; t++) {
+            const double *row = bt + t * w + j0;
+            b0 = nfi_load4(row);
+            b1 = nfi_load4(row + 4);
+            x = nfi_splat4(a[(ptrdiff_t)t * ak]);
+            y = nfi_splat4(a2[(ptrdiff_t)t * ak]);
+            s0 = nfi_wide_add(&cw, s0, nfi_wide_mul(&cw, x, b0, g1), g1);
+            s1 = nfi_wide_add(&cw, s1, nfi_wide_mul(&cw, x, b1, g1), g1);
+            u0 = nfi_wide_add(&cw, u0, nfi_wide_mul(&cw, y, b0, g2), g2);
+            u1 = nfi_wide_add(&cw, u1, nfi_wide_mul(&cw, y, b1, g2), g2);
+        }
+        if (bias != NULL) {
+            b0 = nfi_load4(bias + j0);
+            b1 = nfi_load4(bias + j0 + 4);
+            s0 = nfi_wide_add(&cw, s0, b0, g1);
+            s1 = nfi_wide_add(&cw, s1, b1, g1);
+            u0 = nfi_wide_add(&cw, u0, b0, g2);
+            u1 = nfi_wide_add(&cw, u1, b1, g2);
+        }
+        double s[16];
+        nfi_store4(s, s0);
+        nfi_store4(s + 4, s1);
+        nfi_store4(s + 8, u0);
+        nfi_store4(s + 12, u1);
+        for (size_t j = 0; j < 8 && j0 + j < n; j++) {
+            c[j0 + j] = s[j];
+            if (rows > 1)
+                c[n + j0 + j] = s[8 + j];
+        }
+    }
+    if (!checked)
+        return 0;
+    return nfi_wide_flagged(&cw, &f1) |
+           (rows > 1 ? nfi_wide_flagged(&cw, &f2) << 1 : 0);
+}
+
+NFI_FMA_CLONES
+int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
+                         size_t w, size_t k, const double *a,
+                         ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
+                         const double *bias, double *c, bool checked)
+{
+    if (!checked)
+        return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
+                           false, false);
+    /* Values below 2^emin are rare where the proof fails only for its
+     * margin: flag them first, and round them in the lanes only when
+     * they occur. */
+    int r = rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, true,
+                        false);
+    if (r == 0 || !f->format.subnormals)
+        return r;
+    return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, true,
+                       true);
+}
+
+/* Four columns at a time through all rows; the last group of fewer
+ * than four is padded with zeros, whose sums are exact zeros. */
+static inline __attribute__((always_inline)) int
+sums_kernel(const nfi_fast *f, size_t rows, size_t cols, const double *x,
+            double *sums, bool checked, bool subnormal)
+{
+    const nfi_lanes_wide c = nfi_lanes_wide_of(f);
+    nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
+    nfi_wide_flags *g = checked ? &fl : NULL;
+    for (size_t j0 = 0; j0 < cols; j0 += 4) {
+        size_t m = cols - j0 < 4 ? cols - j0 : 4;
+        double v[4] = {0.0, 0.0, 0.0, 0.0};
+        memcpy(v, x + j0, m * sizeof *v);
+        nfi_v4d s = nfi_load4(v);
+        for (size_t i = 1; i < rows; i++) {
+            if (m == 4) {
+                s = nfi_wide_add(&c, s, nfi_load4(x + i * cols + j0), g);
+            } else {
+                memcpy(v, x + i * cols + j0, m * sizeof *v);
+                s = nfi_wide_add(&c, s, nfi_load4(v), g);
+            }
+        }
+        nfi_store4(v, s);
+        memcpy(sums + j0, v, m * sizeof *v);
+    }
+    return checked ? nfi_wide_flagged(&c, &fl) : 0;
+}
+
+NFI_FMA_CLONES
+int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
+                         const double *x, double *sums)
+{
+    /* The terms as products x * 1 (exact: 1 is a format value). */
+    span sx = {INFINITY, 0.0, true}, one = {1.0, 1.0, true},
+         none = {INFINITY, 0.0, true};
+    span_add_run(&sx, x, rows * cols);
+    if (sums_stay_normal(f, &sx, &one, &none, rows))
+        return sums_kernel(f, rows, cols, x, sums, false, false);
+    int r = sums_kernel(f, rows, cols, x, sums, true, false);
+    if (r == 0 || !f->format.subnormals)
+        return r;
+    return sums_kernel(f, rows, cols, x, sums, true, true);
+}

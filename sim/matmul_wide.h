@@ -1,0 +1,63 @@
+/* nfi: fused row kernels of matrix products and column sums for RNE
+ * formats with 26 <= p <= 52 on the fast engine (sim/lanes_wide.h).
+ *
+ * They perform the operations of nfi_matmul's element loop (each product
+ * rounded, then the sequential sum, then the bias) on four elements at a
+ * time, each operation rounded exactly as nfi_fast_mul and nfi_fast_add
+ * round it, as long as every result is a normal format value or a zero,
+ * or, in a format with subnormals, a subnormal.  When a result is not
+ * (an overflow, an infinity or a NaN, a subnormal or an underflow
+ * without subnormals; in a padding column too), they say so and the
+ * caller recomputes the row with the general operations; the outputs
+ * are then unspecified.
+ * The slow twin is that element loop (tests/kernels/test_matmul_wide). */
+#ifndef NFI_MATMUL_WIDE_H
+#define NFI_MATMUL_WIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine_fast.h"
+
+/* Whether the kernels below apply to the context f: RNE, 26 <= p <= 52,
+ * not IEEE binary64 itself, the product of two format values exact in
+ * binary64 as a sum of two doubles (products_never_tiny) and emax <=
+ * 1021. */
+bool nfi_matmul_wide_applies(const nfi_fast *f);
+
+/* Whether no product or sum of nfi_matmul_wide_rows over these operands
+ * can be anything but a normal format value or a zero (then the kernel
+ * needs no range checks): all operands finite and their magnitudes far
+ * enough from the ends of the range (the bound is in matmul_wide.c).
+ * Arguments as for nfi_matmul_wide_rows, with m the rows of a. */
+bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
+                          const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+                          size_t w, const double *bt, const double *bias);
+
+/* Rows i < rows (1 or 2) of a product in f's format (f as above), into
+ * c[i * n + j], j < n:
+ *   (...((a_i[0] bt[j] + a_i[ak] bt[w + j]) + ...)
+ *     + a_i[(k-1) ak] bt[(k-1) w + j]) + bias[j],
+ * a_i = a + i * a_row, every product and sum rounded, the bias term only
+ * when bias is not NULL.  bt is (k, w) row-major with w >= n a multiple
+ * of 8 and its columns n..w-1 zero; bias, when given, has w entries (zero
+ * beyond n); k >= 1.  With checked true, returns a bit mask: bit i set
+ * when a binary64 result of row i (padding columns included) was above
+ * max_finite, infinite or NaN, or (without subnormals) non-zero below
+ * 2^emin; that row of c is then unspecified
+ * (recompute it), the others are the result.  With checked false (only
+ * when nfi_matmul_wide_safe said so for these operands), returns 0. */
+int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
+                         size_t w, size_t k, const double *a,
+                         ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
+                         const double *bias, double *c, bool checked);
+
+/* Column sums in f's format (f as above): sums[j] = (...(x[j] +
+ * x[cols + j]) + ...) + x[(rows-1) cols + j], each sum rounded, for a
+ * row-major (rows, cols) x with rows >= 1.  Returns 0, or non-zero when a
+ * rounded value was flagged as in nfi_matmul_wide_rows (sums
+ * unspecified: recompute). */
+int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
+                         const double *x, double *sums);
+
+#endif
