@@ -61,7 +61,13 @@ static int make_modular(const nfi_task_config *c, nfi_task_data *out,
             return fail(flag, "split");
     } else if (nfi_modular_split_make(&split, &task, c->train_frac, c->seed,
                                       err) != 0) {
-        return fail(flag, "train-frac");
+        /* The split fails for a share that leaves a set empty, or for
+         * want of memory, which the modulus decides. */
+        uint64_t n_train = 0;
+        nfi_error ignored = {0};
+        bool share_ok = nfi_split_size(task.n_pairs, c->train_frac,
+                                       &n_train, &ignored) == 0;
+        return fail(flag, share_ok ? "modulus" : "train-frac");
     }
     size_t n_all = split.n_train + split.n_test;
     uint32_t *idx = malloc(3 * n_all * sizeof *idx);
