@@ -2,6 +2,8 @@
  * the results are those of the element-by-element loop. */
 #include "matmul_fast.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,40 +126,172 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
     }
 }
 
-/* RNE with p <= 25, fused (sim/lanes.h): a flagged row is recomputed
- * with the general array operations by the caller. */
-NFI_FMA_CLONES
-static int row_plain(const nfi_lanes_rne *pc, size_t n, size_t w, size_t k,
-                     const double *restrict ai, ptrdiff_t ak,
-                     const double *restrict bt,
-                     const double *restrict bias, double *restrict ci)
+/* How the fused kernels round (sim/lanes.h):
+ *   LANES_NORMAL  nfi_lanes_round, flagging every result outside the
+ *                 format's normal range but zero (formats without
+ *                 subnormals, or where nfi_lanes_sub does not apply);
+ *   LANES_SUB     products by nfi_lanes_round_sub, sums by
+ *                 nfi_lanes_round_grid (subnormal results need no flag),
+ *                 flagging overflow, infinities and NaN only;
+ *   LANES_BOUNDED the same roundings with no flag at all, where
+ *                 no_overflow has shown that no result can overflow and
+ *                 the operands are finite. */
+enum { LANES_NORMAL, LANES_SUB, LANES_BOUNDED };
+
+static inline __attribute__((always_inline)) nfi_v4d
+round_product(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
+              nfi_v4d v, nfi_v4u *out)
 {
-    const nfi_lanes_rne c = *pc;
+    if (how == LANES_NORMAL)
+        return nfi_lanes_round(cr, v, out);
+    if (how == LANES_SUB)
+        nfi_lanes_flag_over(cs, v, out);
+    return nfi_lanes_round_sub(cs, v);
+}
+
+static inline __attribute__((always_inline)) nfi_v4d
+round_sum(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
+          nfi_v4d v, nfi_v4u *out)
+{
+    if (how == LANES_NORMAL)
+        return nfi_lanes_round(cr, v, out);
+    if (how == LANES_SUB)
+        nfi_lanes_flag_over(cs, v, out);
+    return nfi_lanes_round_grid(cr, v);
+}
+
+/* RNE with p <= 25, fused, `rows` (1 to ROWS) rows of c at once: the rows
+ * share the loads of bt and give 2 * rows independent chains of sums.
+ * Row r reads a[r * a_row + t * ak] and writes c[r * n + j].  Returns
+ * whether a lane was flagged: the caller then recomputes the rows with
+ * the general array operations. */
+#define ROWS 4
+static inline __attribute__((always_inline)) int
+rows_plain_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
+                int rows, size_t n, size_t w, size_t k,
+                const double *restrict a, ptrdiff_t a_row, ptrdiff_t ak,
+                const double *restrict bt, const double *restrict bias,
+                double *restrict c)
+{
+    const nfi_lanes_rne cr = *pc;
+    const nfi_lanes_sub cs = *ps;
     nfi_v4u out = {0, 0, 0, 0};
+#define RP(v) round_product(&cr, &cs, how, (v), &out)
+#define RS(v) round_sum(&cr, &cs, how, (v), &out)
     for (size_t j0 = 0; j0 < w; j0 += 8) {
-        nfi_v4d x = nfi_splat4(ai[0]);
-        nfi_v4d s0 = nfi_lanes_round(&c, x * nfi_load4(bt + j0), &out);
-        nfi_v4d s1 = nfi_lanes_round(&c, x * nfi_load4(bt + j0 + 4), &out);
+        nfi_v4d s0[ROWS], s1[ROWS];
+        nfi_v4d b0 = nfi_load4(bt + j0), b1 = nfi_load4(bt + j0 + 4);
+        for (int r = 0; r < rows; r++) {
+            nfi_v4d x = nfi_splat4(a[r * a_row]);
+            s0[r] = RP(x * b0);
+            s1[r] = RP(x * b1);
+        }
         for (size_t t = 1; t < k; t++) {
             const double *row = bt + t * w + j0;
-            x = nfi_splat4(ai[(ptrdiff_t)t * ak]);
-            nfi_v4d p0 = nfi_lanes_round(&c, x * nfi_load4(row), &out);
-            nfi_v4d p1 = nfi_lanes_round(&c, x * nfi_load4(row + 4), &out);
-            s0 = nfi_lanes_round(&c, s0 + p0, &out);
-            s1 = nfi_lanes_round(&c, s1 + p1, &out);
+            b0 = nfi_load4(row);
+            b1 = nfi_load4(row + 4);
+            for (int r = 0; r < rows; r++) {
+                nfi_v4d x = nfi_splat4(a[r * a_row + (ptrdiff_t)t * ak]);
+                nfi_v4d p0 = RP(x * b0), p1 = RP(x * b1);
+                s0[r] = RS(s0[r] + p0);
+                s1[r] = RS(s1[r] + p1);
+            }
         }
         if (bias != NULL) {
-            s0 = nfi_lanes_round(&c, s0 + nfi_load4(bias + j0), &out);
-            s1 = nfi_lanes_round(&c, s1 + nfi_load4(bias + j0 + 4), &out);
+            b0 = nfi_load4(bias + j0);
+            b1 = nfi_load4(bias + j0 + 4);
+            for (int r = 0; r < rows; r++) {
+                s0[r] = RS(s0[r] + b0);
+                s1[r] = RS(s1[r] + b1);
+            }
         }
-        double s[8];
-        nfi_store4(s, s0);
-        nfi_store4(s + 4, s1);
-        for (size_t j = 0; j < 8 && j0 + j < n; j++)
-            ci[j0 + j] = s[j];
+        for (int r = 0; r < rows; r++) {
+            double s[8];
+            nfi_store4(s, s0[r]);
+            nfi_store4(s + 4, s1[r]);
+            for (size_t j = 0; j < 8 && j0 + j < n; j++)
+                c[(size_t)r * n + j0 + j] = s[j];
+        }
     }
+#undef RP
+#undef RS
     return nfi_lanes_any(out);
 }
+
+/* The instances, by rounding and row count. */
+#define ROWS_PLAIN(name, how, rows)                                         \
+    NFI_FMA_CLONES                                                          \
+    static int name(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,       \
+                    size_t n, size_t w, size_t k, const double *a,          \
+                    ptrdiff_t a_row, ptrdiff_t ak, const double *bt,        \
+                    const double *bias, double *c)                          \
+    {                                                                       \
+        return rows_plain_body(pc, ps, how, rows, n, w, k, a, a_row, ak,    \
+                               bt, bias, c);                                \
+    }
+ROWS_PLAIN(rows1_normal, LANES_NORMAL, 1)
+ROWS_PLAIN(rows2_normal, LANES_NORMAL, 2)
+ROWS_PLAIN(rows3_normal, LANES_NORMAL, 3)
+ROWS_PLAIN(rows4_normal, LANES_NORMAL, 4)
+ROWS_PLAIN(rows1_sub, LANES_SUB, 1)
+ROWS_PLAIN(rows2_sub, LANES_SUB, 2)
+ROWS_PLAIN(rows3_sub, LANES_SUB, 3)
+ROWS_PLAIN(rows4_sub, LANES_SUB, 4)
+ROWS_PLAIN(rows1_bounded, LANES_BOUNDED, 1)
+ROWS_PLAIN(rows2_bounded, LANES_BOUNDED, 2)
+ROWS_PLAIN(rows3_bounded, LANES_BOUNDED, 3)
+ROWS_PLAIN(rows4_bounded, LANES_BOUNDED, 4)
+#undef ROWS_PLAIN
+
+/* Whether no rounding of the fused kernel can overflow or meet a NaN or
+ * an infinity, for a (m x k at a[i * a_row + t * ak]), the packed bt
+ * (k x w) and the packed bias (w, or NULL).  With A, B, C the largest
+ * magnitudes of a, b and the bias, every product is at most A B before
+ * rounding, and RNE to p bits moves a magnitude x to at most
+ * (1 + u) x + q / 2 (u = 2^-p, q = 2^(emin - p + 1) the quantum), so by
+ * induction over the sequential sum every value rounded (a product, a
+ * partial sum plus a product, the sum plus the bias) is at most
+ * (1 + u)^(k + 1) (k A B + C + (k + 1) q).  (1 + u)^(k + 1) <=
+ * exp((k + 1) u) <= 2^ceil(1.5 (k + 1) u) since 1.5 > log2(e); those
+ * figures are exact in binary64, and a factor 4 covers the roundings of
+ * the bound's own binary64 evaluation (each relative 2^-53, a handful).
+ * When the bound is at most the largest finite value, no lane exceeds
+ * `above`; finite operands make no NaN (no 0 * inf, no inf - inf). */
+static bool no_overflow(const nfi_fast *f, size_t m, size_t k, size_t w,
+                        const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+                        const double *bt, const double *bias)
+{
+    double big_a = 0.0, big_b = 0.0, big_c = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        for (size_t t = 0; t < k; t++) {
+            double v = fabs(a[(ptrdiff_t)i * a_row + (ptrdiff_t)t * ak]);
+            big_a = v > big_a || v != v ? v : big_a;
+        }
+    }
+    for (size_t t = 0; t < k * w; t++) {
+        double v = fabs(bt[t]);
+        big_b = v > big_b || v != v ? v : big_b;
+    }
+    for (size_t j = 0; bias != NULL && j < w; j++) {
+        double v = fabs(bias[j]);
+        big_c = v > big_c || v != v ? v : big_c;
+    }
+    if (!(big_a <= DBL_MAX && big_b <= DBL_MAX && big_c <= DBL_MAX))
+        return false; /* an infinity or a NaN */
+    double u = ldexp(1.0, -f->p), q = ldexp(1.0, f->emin - f->p + 1);
+    double x = ((double)k + 1.0) * u;
+    if (x > 512.0)
+        return false;
+    double grow = ldexp(1.0, (int)ceil(1.5 * x));
+    double bound = ((double)k * big_a * big_b + big_c +
+                    ((double)k + 1.0) * q) * grow * 4.0;
+    return bound <= f->max_finite;
+}
+
+typedef int (*rows_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
+                           size_t, size_t, size_t, const double *,
+                           ptrdiff_t, ptrdiff_t, const double *,
+                           const double *, double *);
 
 /* The fast engine's array operations; spread holds n copies of the
  * current a[i][t], prod the rounded products. */
@@ -239,11 +373,23 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
         } else if (kind == KERNEL_PLAIN) {
             const nfi_fast *f = &acc->fast;
             nfi_lanes_rne pc = nfi_lanes_rne_of(f);
-            for (size_t i = 0; i < m; i++) {
+            nfi_lanes_sub ps = nfi_lanes_sub_of(f);
+            static const rows_kernel kernels[3][ROWS] = {
+                {rows1_normal, rows2_normal, rows3_normal, rows4_normal},
+                {rows1_sub, rows2_sub, rows3_sub, rows4_sub},
+                {rows1_bounded, rows2_bounded, rows3_bounded,
+                 rows4_bounded}};
+            int how = !nfi_lanes_sub_applies(f) ? LANES_NORMAL
+                      : no_overflow(f, m, k, w, a, a_row, a_k, pb, pbs)
+                          ? LANES_BOUNDED : LANES_SUB;
+            for (size_t i = 0; i < m; i += ROWS) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
-                if (row_plain(&pc, n, w, k, ai, a_k, pb, pbs, c + i * n))
-                    rows_arrays(&acc->fast, 1, n, w, k, ai, 0, a_k, pb, pbs,
-                                sums, prod, spread, c + i * n);
+                double *ci = c + i * n;
+                size_t rows = m - i < ROWS ? m - i : ROWS;
+                if (kernels[how][rows - 1](&pc, &ps, n, w, k, ai, a_row,
+                                           a_k, pb, pbs, ci))
+                    rows_arrays(&acc->fast, rows, n, w, k, ai, a_row, a_k,
+                                pb, pbs, sums, prod, spread, ci);
             }
         } else {
             rows_arrays(&acc->fast, m, n, w, k, a, a_row, a_k, pb, pbs,
