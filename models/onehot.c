@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "matmul_fast.h"
+
 /* Stochastic rounding takes an index per product and per addition of the
  * full product, so only the deterministic modes gather; and x = 1 must be
  * a value of the accumulator's format for the products to be exact. */
@@ -130,11 +132,14 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
          * zero to a non-zero sum is exact, so only zero sums can differ
          * from the sum of the non-zero terms (onehot.h, 2), and those
          * take the full product below. */
-        if (gather) {
+        if (gather && !nfi_rows_sum_fast(acc, count, wt, m, ones, m,
+                                         sums)) {
             for (size_t o = 0; o < m; o++)
                 sums[o] = wt[ones[0] * m + o];
             for (size_t t = 1; t < count; t++)
                 add_rows(acc, m, sums, sums, wt + ones[t] * m);
+        }
+        if (gather) {
             /* then the bias and the cast, as nfi_matmul does */
             if (ba != NULL)
                 add_rows(acc, m, result, sums, ba);
@@ -220,7 +225,7 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
      * product (and this case is common: a unit off for the samples of
      * one input value). */
     double *zero_sum = malloc(rows * sizeof *zero_sum);
-    bool *hot_nonzero = malloc(rows * sizeof *hot_nonzero);
+    unsigned char *hot_nonzero = malloc(rows);
     unsigned char *all_neg = malloc(rows), *any_neg = malloc(rows);
     if (!zero_sum || !hot_nonzero || !all_neg || !any_neg)
         status = -1;
@@ -250,19 +255,21 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
         bool gather = !plain[k] && count[k] > 0;
         /* The rows d[s] of the hot samples summed in sequence, zeros
          * included (onehot.h, 2; zero sums take the full product). */
-        for (size_t o = 0; o < m && status == 0; o++)
-            hot_nonzero[o] = false;
+        if (status == 0)
+            memset(hot_nonzero, 0, m);
         if (gather) {
-            memcpy(sums, d + hot[0] * m, m * sizeof *sums);
-            for (size_t t = 1; t < count[k]; t++)
-                add_rows(acc, m, sums, sums, d + hot[t] * m);
+            if (!nfi_rows_sum_fast(acc, count[k], d, m, hot, m, sums)) {
+                memcpy(sums, d + hot[0] * m, m * sizeof *sums);
+                for (size_t t = 1; t < count[k]; t++)
+                    add_rows(acc, m, sums, sums, d + hot[t] * m);
+            }
             memcpy(result, sums, m * sizeof *result);
             if (!same)
                 round_row(out, m, result);
             for (size_t t = 0; t < count[k]; t++) {
                 const double *row = d + hot[t] * m;
                 for (size_t o = 0; o < m; o++)
-                    hot_nonzero[o] = hot_nonzero[o] || row[o] != 0.0;
+                    hot_nonzero[o] |= row[o] != 0.0;
             }
         }
         for (size_t o = 0; o < m && status == 0; o++) {

@@ -243,6 +243,20 @@ ROWS_PLAIN(rows3_bounded, LANES_BOUNDED, 3)
 ROWS_PLAIN(rows4_bounded, LANES_BOUNDED, 4)
 #undef ROWS_PLAIN
 
+static inline uint64_t magnitude_bits(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b & 0x7fffffffffffffffULL;
+}
+
+static inline double double_of(uint64_t b)
+{
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
 /* Whether no rounding of the fused kernel can overflow or meet a NaN or
  * an infinity, for a (m x k at a[i * a_row + t * ak]), the packed bt
  * (k x w) and the packed bias (w, or NULL).  With A, B, C the largest
@@ -257,27 +271,31 @@ ROWS_PLAIN(rows4_bounded, LANES_BOUNDED, 4)
  * the bound's own binary64 evaluation (each relative 2^-53, a handful).
  * When the bound is at most the largest finite value, no lane exceeds
  * `above`; finite operands make no NaN (no 0 * inf, no inf - inf). */
+NFI_FMA_CLONES
 static bool no_overflow(const nfi_fast *f, size_t m, size_t k, size_t w,
                         const double *a, ptrdiff_t a_row, ptrdiff_t ak,
                         const double *bt, const double *bias)
 {
-    double big_a = 0.0, big_b = 0.0, big_c = 0.0;
+    /* The largest magnitudes by their bit patterns (a NaN's are above
+     * every number's), so that the loops have no branch. */
+    uint64_t top_a = 0, top_b = 0, top_c = 0;
     for (size_t i = 0; i < m; i++) {
+        const double *ai = a + (ptrdiff_t)i * a_row;
         for (size_t t = 0; t < k; t++) {
-            double v = fabs(a[(ptrdiff_t)i * a_row + (ptrdiff_t)t * ak]);
-            big_a = v > big_a || v != v ? v : big_a;
+            uint64_t v = magnitude_bits(ai[(ptrdiff_t)t * ak]);
+            top_a = v > top_a ? v : top_a;
         }
     }
     for (size_t t = 0; t < k * w; t++) {
-        double v = fabs(bt[t]);
-        big_b = v > big_b || v != v ? v : big_b;
+        uint64_t v = magnitude_bits(bt[t]);
+        top_b = v > top_b ? v : top_b;
     }
     for (size_t j = 0; bias != NULL && j < w; j++) {
-        double v = fabs(bias[j]);
-        big_c = v > big_c || v != v ? v : big_c;
+        uint64_t v = magnitude_bits(bias[j]);
+        top_c = v > top_c ? v : top_c;
     }
-    if (!(big_a <= DBL_MAX && big_b <= DBL_MAX && big_c <= DBL_MAX))
-        return false; /* an infinity or a NaN */
+    double big_a = double_of(top_a), big_b = double_of(top_b);
+    double big_c = double_of(top_c);
     double u = ldexp(1.0, -f->p), q = ldexp(1.0, f->emin - f->p + 1);
     double x = ((double)k + 1.0) * u;
     if (x > 512.0)
@@ -402,6 +420,78 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
     return 1;
 }
 
+/* Sequential sums of rows, fused (sim/lanes.h: sums of format values
+ * rounded by nfi_lanes_round_grid, overflow flagged): out[j] = row 0 +
+ * row 1 + ... for `vecs` * 4 columns from j, row t at x + row(t) * stride
+ * (row(t) = idx[t], or t when idx is NULL).  Returns whether a lane was
+ * flagged. */
+static inline __attribute__((always_inline)) int
+rows_sum_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int vecs,
+              size_t count, const double *restrict x, size_t stride,
+              const size_t *idx, size_t j, double *restrict out)
+{
+    const nfi_lanes_rne cr = *pc;
+    const nfi_lanes_sub cs = *ps;
+    nfi_v4u flag = {0, 0, 0, 0};
+    nfi_v4d s[4];
+    const double *row = x + (idx ? idx[0] : 0) * stride + j;
+    for (int v = 0; v < vecs; v++)
+        s[v] = nfi_load4(row + 4 * v);
+    for (size_t t = 1; t < count; t++) {
+        row = x + (idx ? idx[t] : t) * stride + j;
+        for (int v = 0; v < vecs; v++) {
+            nfi_v4d sum = s[v] + nfi_load4(row + 4 * v);
+            nfi_lanes_flag_over(&cs, sum, &flag);
+            s[v] = nfi_lanes_round_grid(&cr, sum);
+        }
+    }
+    for (int v = 0; v < vecs; v++)
+        nfi_store4(out + j + 4 * v, s[v]);
+    return nfi_lanes_any(flag);
+}
+
+NFI_FMA_CLONES
+static void rows_sum_lanes(nfi_fast *f, size_t count, const double *x,
+                           size_t stride, const size_t *idx, size_t n,
+                           double *out)
+{
+    nfi_lanes_rne pc = nfi_lanes_rne_of(f);
+    nfi_lanes_sub ps = nfi_lanes_sub_of(f);
+    size_t j = 0;
+    for (; j < n; ) {
+        size_t width = n - j >= 16 ? 16 : n - j >= 4 ? 4 : 1;
+        int flagged = 0;
+        if (width == 16)
+            flagged = rows_sum_body(&pc, &ps, 4, count, x, stride, idx, j,
+                                    out);
+        else if (width == 4)
+            flagged = rows_sum_body(&pc, &ps, 1, count, x, stride, idx, j,
+                                    out);
+        if (flagged || width == 1) {
+            /* The engine's scalar additions, in the same order. */
+            for (size_t jj = j; jj < j + width; jj++) {
+                double sum = x[(idx ? idx[0] : 0) * stride + jj];
+                for (size_t t = 1; t < count; t++)
+                    sum = nfi_fast_add(f, sum,
+                                       x[(idx ? idx[t] : t) * stride + jj]);
+                out[jj] = sum;
+            }
+        }
+        j += width;
+    }
+}
+
+int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
+                      size_t stride, const size_t *idx, size_t n,
+                      double *out)
+{
+    if (acc->reference || count == 0 || acc->fast.mode != NFI_ROUND_RNE ||
+        !nfi_lanes_sub_applies(&acc->fast))
+        return 0;
+    rows_sum_lanes(&acc->fast, count, x, stride, idx, n, out);
+    return 1;
+}
+
 NFI_FMA_CLONES
 static void column_sums_binary32(size_t rows, size_t cols, const double *x,
                                  float *restrict sums)
@@ -445,6 +535,8 @@ int nfi_column_sums_fast(nfi_arith *acc, nfi_arith *out,
         free(s);
     } else if (kind == KERNEL_BINARY64) {
         column_sums_binary64(rows, cols, x, sums);
+    } else if (kind == KERNEL_PLAIN && nfi_lanes_sub_applies(&acc->fast)) {
+        rows_sum_lanes(&acc->fast, rows, x, cols, NULL, cols, sums);
     } else {
         for (size_t j = 0; j < cols; j++)
             sums[j] = x[j];

@@ -51,4 +51,15 @@ int nfi_column_sums_fast(nfi_arith *acc, nfi_arith *out,
                          const nfi_reduction *order, size_t rows,
                          size_t cols, const double *x, double *sums);
 
+/* out[j] = x[r0][j] + x[r1][j] + ... for j < n: the sequential sum of
+ * `count` >= 1 rows of x, row t at x + r_t * stride with r_t = idx[t]
+ * (r_t = t when idx is NULL), each addition rounded by acc as
+ * nfi_fast_add does, for values of acc's format.  The fused lanes of
+ * nfi_column_sums_fast; returns 1 when it computed out, 0 when it
+ * declines (out untouched): the reference engine, another mode, or a
+ * format the subnormal lanes do not serve (nfi_lanes_sub_applies). */
+int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
+                      size_t stride, const size_t *idx, size_t n,
+                      double *out);
+
 #endif

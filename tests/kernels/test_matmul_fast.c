@@ -170,6 +170,35 @@ static void run_case_m(const char *acc_spec, const char *out_spec,
     free(b);
 }
 
+/* Column sums of a (rows x cols) matrix, cols up to 40 (the fused sums
+ * take 16, 4 and 1 columns at a time), against the definition and the
+ * MPFR twin. */
+static void run_column_sums(const char *spec, size_t rows, size_t cols)
+{
+    nfi_arith acc, ref, el;
+    nfi_reduction order;
+    nfi_error err;
+    if (nfi_reduction_parse("sequential", &order, &err) != 0 ||
+        !init_handle(&acc, spec, NFI_ROUND_RNE, false) ||
+        !init_handle(&ref, spec, NFI_ROUND_RNE, true) ||
+        !init_handle(&el, spec, NFI_ROUND_RNE, false))
+        return;
+    char label[160];
+    snprintf(label, sizeof label, "%s rows %zu cols %zu regime %d", spec,
+             rows, cols, regime);
+    double *x = malloc(rows * cols * sizeof *x);
+    double got[40], twin[40], want[40];
+    for (size_t i = 0; i < rows * cols; i++)
+        x[i] = random_value(&acc, regime == MIXED);
+    nfi_column_sums(&acc, &acc, &order, rows, cols, x, got);
+    nfi_column_sums(&ref, &ref, &order, rows, cols, x, twin);
+    for (size_t j = 0; j < cols; j++)
+        want[j] = nfi_reduce_sum(&el, &order, rows, x + j, (ptrdiff_t)cols);
+    compare("column sums vs definition", label, want, got, cols);
+    compare("column sums vs mpfr twin", label, twin, got, cols);
+    free(x);
+}
+
 static void run_case(const char *acc_spec, const char *out_spec,
                      nfi_round mode, const char *order_text, size_t k,
                      bool transposed, bool with_bias, bool special)
@@ -236,5 +265,11 @@ int main(void)
                                sizes[(r + (size_t)variant) % 6],
                                variant & 1, variant & 2,
                                regime == MIXED && (variant & 4));
+    static const size_t widths[] = {3, 16, 21, 37, 40};
+    for (regime = MIXED; regime <= TINY; regime++)
+        for (size_t p = 0; p < sizeof plain / sizeof *plain; p++)
+            for (size_t c = 0; c < sizeof widths / sizeof *widths; c++)
+                for (size_t r = 1; r <= 33; r += 8)
+                    run_column_sums(plain[p], r, widths[c]);
     return harness_finish();
 }
