@@ -134,9 +134,14 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
  *                 nfi_lanes_round_grid (subnormal results need no flag),
  *                 flagging overflow, infinities and NaN only;
  *   LANES_BOUNDED the same roundings with no flag at all, where
- *                 no_overflow has shown that no result can overflow and
- *                 the operands are finite. */
-enum { LANES_NORMAL, LANES_SUB, LANES_BOUNDED };
+ *                 scan_bounds has shown that no result can overflow and
+ *                 the operands are finite;
+ *   LANES_NO_TINY as LANES_BOUNDED, and scan_bounds has also shown that
+ *                 no non-zero product lies below 2^emin: products are then
+ *                 exact values of the normal range or zeros, which
+ *                 nfi_lanes_round_grid rounds right with fewer
+ *                 operations. */
+enum { LANES_NORMAL, LANES_SUB, LANES_BOUNDED, LANES_NO_TINY };
 
 static inline __attribute__((always_inline)) nfi_v4d
 round_product(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
@@ -144,6 +149,8 @@ round_product(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
 {
     if (how == LANES_NORMAL)
         return nfi_lanes_round(cr, v, out);
+    if (how == LANES_NO_TINY)
+        return nfi_lanes_round_grid(cr, v);
     if (how == LANES_SUB)
         nfi_lanes_flag_over(cs, v, out);
     return nfi_lanes_round_sub(cs, v);
@@ -241,6 +248,10 @@ ROWS_PLAIN(rows1_bounded, LANES_BOUNDED, 1)
 ROWS_PLAIN(rows2_bounded, LANES_BOUNDED, 2)
 ROWS_PLAIN(rows3_bounded, LANES_BOUNDED, 3)
 ROWS_PLAIN(rows4_bounded, LANES_BOUNDED, 4)
+ROWS_PLAIN(rows1_no_tiny, LANES_NO_TINY, 1)
+ROWS_PLAIN(rows2_no_tiny, LANES_NO_TINY, 2)
+ROWS_PLAIN(rows3_no_tiny, LANES_NO_TINY, 3)
+ROWS_PLAIN(rows4_no_tiny, LANES_NO_TINY, 4)
 #undef ROWS_PLAIN
 
 static inline uint64_t magnitude_bits(double x)
@@ -257,38 +268,50 @@ static inline double double_of(uint64_t b)
     return x;
 }
 
-/* Whether no rounding of the fused kernel can overflow or meet a NaN or
- * an infinity, for a (m x k at a[i * a_row + t * ak]), the packed bt
- * (k x w) and the packed bias (w, or NULL).  With A, B, C the largest
- * magnitudes of a, b and the bias, every product is at most A B before
- * rounding, and RNE to p bits moves a magnitude x to at most
- * (1 + u) x + q / 2 (u = 2^-p, q = 2^(emin - p + 1) the quantum), so by
- * induction over the sequential sum every value rounded (a product, a
- * partial sum plus a product, the sum plus the bias) is at most
- * (1 + u)^(k + 1) (k A B + C + (k + 1) q).  (1 + u)^(k + 1) <=
- * exp((k + 1) u) <= 2^ceil(1.5 (k + 1) u) since 1.5 > log2(e); those
- * figures are exact in binary64, and a factor 4 covers the roundings of
- * the bound's own binary64 evaluation (each relative 2^-53, a handful).
- * When the bound is at most the largest finite value, no lane exceeds
- * `above`; finite operands make no NaN (no 0 * inf, no inf - inf). */
+/* Which unflagged rounding of the fused kernel is safe for a (m x k at
+ * a[i * a_row + t * ak]), the packed bt (k x w) and the packed bias (w,
+ * or NULL): LANES_NO_TINY, LANES_BOUNDED, or LANES_SUB when neither.
+ *
+ * No overflow.  With A, B, C the largest magnitudes of a, b and the
+ * bias, every product is at most A B before rounding, and RNE to p bits
+ * moves a magnitude x to at most (1 + u) x + q / 2 (u = 2^-p, q =
+ * 2^(emin - p + 1) the quantum), so by induction over the sequential sum
+ * every value rounded (a product, a partial sum plus a product, the sum
+ * plus the bias) is at most (1 + u)^(k + 1) (k A B + C + (k + 1) q).
+ * (1 + u)^(k + 1) <= exp((k + 1) u) <= 2^ceil(1.5 (k + 1) u) since
+ * 1.5 > log2(e); those figures are exact in binary64, and a factor 4
+ * covers the roundings of the bound's own binary64 evaluation (each
+ * relative 2^-53, a handful).  When the bound is at most the largest
+ * finite value, no lane exceeds `above`; finite operands make no NaN (no
+ * 0 * inf, no inf - inf).
+ *
+ * No tiny product.  With a and b the smallest non-zero magnitudes of
+ * a and b, every non-zero product is at least a b, computed exactly in
+ * binary64 (products never underflow there, a kernel requirement); when
+ * a b >= 2^emin, no product is tiny. */
 NFI_FMA_CLONES
-static bool no_overflow(const nfi_fast *f, size_t m, size_t k, size_t w,
-                        const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-                        const double *bt, const double *bias)
+static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
+                       const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+                       const double *bt, const double *bias)
 {
-    /* The largest magnitudes by their bit patterns (a NaN's are above
-     * every number's), so that the loops have no branch. */
-    uint64_t top_a = 0, top_b = 0, top_c = 0;
+    /* Magnitudes by their bit patterns (a NaN's are above every
+     * number's), so that the loops have no branch; the smallest non-zero
+     * ones as the smallest of the patterns less one (zero wraps to the
+     * top). */
+    uint64_t top_a = 0, top_b = 0, top_c = 0, low_a = UINT64_MAX;
+    uint64_t low_b = UINT64_MAX;
     for (size_t i = 0; i < m; i++) {
         const double *ai = a + (ptrdiff_t)i * a_row;
         for (size_t t = 0; t < k; t++) {
             uint64_t v = magnitude_bits(ai[(ptrdiff_t)t * ak]);
             top_a = v > top_a ? v : top_a;
+            low_a = v - 1 < low_a ? v - 1 : low_a;
         }
     }
     for (size_t t = 0; t < k * w; t++) {
         uint64_t v = magnitude_bits(bt[t]);
         top_b = v > top_b ? v : top_b;
+        low_b = v - 1 < low_b ? v - 1 : low_b;
     }
     for (size_t j = 0; bias != NULL && j < w; j++) {
         uint64_t v = magnitude_bits(bias[j]);
@@ -296,14 +319,23 @@ static bool no_overflow(const nfi_fast *f, size_t m, size_t k, size_t w,
     }
     double big_a = double_of(top_a), big_b = double_of(top_b);
     double big_c = double_of(top_c);
+    if (!(big_a <= DBL_MAX && big_b <= DBL_MAX && big_c <= DBL_MAX))
+        return LANES_SUB; /* an infinity or a NaN */
     double u = ldexp(1.0, -f->p), q = ldexp(1.0, f->emin - f->p + 1);
     double x = ((double)k + 1.0) * u;
     if (x > 512.0)
-        return false;
+        return LANES_SUB;
     double grow = ldexp(1.0, (int)ceil(1.5 * x));
     double bound = ((double)k * big_a * big_b + big_c +
                     ((double)k + 1.0) * q) * grow * 4.0;
-    return bound <= f->max_finite;
+    if (!(bound <= f->max_finite))
+        return LANES_SUB;
+    /* All zero: low + 1 wraps to 0, and then no product is tiny either
+     * (the bit patterns of zero times anything stay zero). */
+    double small_a = double_of(low_a + 1), small_b = double_of(low_b + 1);
+    bool no_tiny = low_a == UINT64_MAX || low_b == UINT64_MAX ||
+                   small_a * small_b >= ldexp(1.0, f->emin);
+    return no_tiny ? LANES_NO_TINY : LANES_BOUNDED;
 }
 
 typedef int (*rows_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
@@ -392,14 +424,15 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
             const nfi_fast *f = &acc->fast;
             nfi_lanes_rne pc = nfi_lanes_rne_of(f);
             nfi_lanes_sub ps = nfi_lanes_sub_of(f);
-            static const rows_kernel kernels[3][ROWS] = {
+            static const rows_kernel kernels[4][ROWS] = {
                 {rows1_normal, rows2_normal, rows3_normal, rows4_normal},
                 {rows1_sub, rows2_sub, rows3_sub, rows4_sub},
                 {rows1_bounded, rows2_bounded, rows3_bounded,
-                 rows4_bounded}};
+                 rows4_bounded},
+                {rows1_no_tiny, rows2_no_tiny, rows3_no_tiny,
+                 rows4_no_tiny}};
             int how = !nfi_lanes_sub_applies(f) ? LANES_NORMAL
-                      : no_overflow(f, m, k, w, a, a_row, a_k, pb, pbs)
-                          ? LANES_BOUNDED : LANES_SUB;
+                      : scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
             for (size_t i = 0; i < m; i += ROWS) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 double *ci = c + i * n;
