@@ -88,6 +88,17 @@ static size_t ones_of_row(const double *x, size_t width, size_t *idx)
     return count;
 }
 
+/* Whether every unit o < m takes the gathered sum: a finite row of
+ * weights and a non-zero sum (the loop below then only copies). */
+static bool all_gathered(size_t m, const bool *restrict finite,
+                         const double *restrict sums)
+{
+    unsigned ok = 1;
+    for (size_t o = 0; o < m; o++)
+        ok &= (unsigned)finite[o] & (sums[o] != 0.0);
+    return ok != 0;
+}
+
 int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
                        const nfi_reduction *order, size_t n, size_t m,
                        size_t width, const double *x, const double *w,
@@ -148,6 +159,10 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
             if (!same)
                 round_row(out, m, result);
         }
+        if (gather && all_gathered(m, finite, sums)) {
+            memcpy(z + s * m, result, m * sizeof *result);
+            continue;
+        }
         for (size_t o = 0; o < m && status == 0; o++) {
             double *dst = z + s * m + o;
             if (!gather || !finite[o] || sums[o] == 0.0) {
@@ -170,6 +185,30 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
     free(ones);
     free(finite);
     return status;
+}
+
+/* flags[o] |= row[o] != 0 for o < m (restrict: the byte flags alias
+ * no value, so the loop vectorises). */
+static void mark_nonzero(size_t m, unsigned char *restrict flags,
+                         const double *restrict row)
+{
+    for (size_t o = 0; o < m; o++)
+        flags[o] |= row[o] != 0.0;
+}
+
+/* The column facts of one row of D: whether each entry is finite, and
+ * its sign into all_neg (and) and any_neg (or). */
+static void column_facts(size_t m, const double *restrict row,
+                         bool *restrict finite,
+                         unsigned char *restrict all_neg,
+                         unsigned char *restrict any_neg)
+{
+    for (size_t o = 0; o < m; o++) {
+        unsigned char neg = signbit(row[o]) != 0;
+        finite[o] = finite[o] & (isfinite(row[o]) != 0);
+        all_neg[o] &= neg;
+        any_neg[o] |= neg;
+    }
 }
 
 int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
@@ -235,15 +274,8 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
         all_neg[o] = 1;
         any_neg[o] = 0;
     }
-    for (size_t s = 0; s < n && status == 0; s++) {
-        const double *row = d + s * m;
-        for (size_t o = 0; o < m; o++) {
-            unsigned char neg = signbit(row[o]) != 0;
-            finite[o] = finite[o] && isfinite(row[o]);
-            all_neg[o] &= neg;
-            any_neg[o] |= neg;
-        }
-    }
+    for (size_t s = 0; s < n && status == 0; s++)
+        column_facts(m, d + s * m, finite, all_neg, any_neg);
     for (size_t o = 0; o < m && status == 0; o++) {
         bool negative = acc->fast.mode == NFI_ROUND_RD ? any_neg[o]
                                                         : all_neg[o];
@@ -266,11 +298,8 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
             memcpy(result, sums, m * sizeof *result);
             if (!same)
                 round_row(out, m, result);
-            for (size_t t = 0; t < count[k]; t++) {
-                const double *row = d + hot[t] * m;
-                for (size_t o = 0; o < m; o++)
-                    hot_nonzero[o] |= row[o] != 0.0;
-            }
+            for (size_t t = 0; t < count[k]; t++)
+                mark_nonzero(m, hot_nonzero, d + hot[t] * m);
         }
         for (size_t o = 0; o < m && status == 0; o++) {
             double *dst = dw + o * width + k;

@@ -41,6 +41,39 @@ static void exp_all(nfi_arith *a, size_t k, double *out, const double *x)
         out[j] = nfi_arith_exp(a, x[j]);
 }
 
+/* out[j] = x[j] - y[j] (y NULL: - y0 for every j) and out[j] = x[j] *
+ * y0, for j < k, rounded by the handle: the fast engine's array
+ * operations, which give the scalar operations' results (element j
+ * taking the j-th stochastic index, as the loop would; sub is add of the
+ * negation there), or the twin's scalar ones.  out may alias x. */
+static void sub_all(nfi_arith *a, size_t k, double *out, const double *x,
+                    const double *y, double y0)
+{
+    if (!a->reference && k > 0 && k <= STACK_K) {
+        double neg[STACK_K];
+        for (size_t j = 0; j < k; j++)
+            neg[j] = -(y != NULL ? y[j] : y0);
+        nfi_fast_add_array(&a->fast, k, out, x, neg);
+        return;
+    }
+    for (size_t j = 0; j < k; j++)
+        out[j] = nfi_arith_sub(a, x[j], y != NULL ? y[j] : y0);
+}
+
+static void mul_all(nfi_arith *a, size_t k, double *out, const double *x,
+                    double y0)
+{
+    if (!a->reference && k > 0 && k <= STACK_K) {
+        double spread[STACK_K];
+        for (size_t j = 0; j < k; j++)
+            spread[j] = y0;
+        nfi_fast_mul_array(&a->fast, k, out, x, spread);
+        return;
+    }
+    for (size_t j = 0; j < k; j++)
+        out[j] = nfi_arith_mul(a, x[j], y0);
+}
+
 static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
                        const nfi_reduction *order, size_t k, const double *z,
                        size_t y, size_t n, double *grad, nfi_ce_sample *out,
@@ -59,8 +92,7 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
     double m = z[0];
     for (size_t j = 1; j < k; j++)
         m = nfi_fast_max(m, z[j]);
-    for (size_t j = 0; j < k; j++)
-        d[j] = nfi_arith_sub(a, z[j], m);
+    sub_all(a, k, d, z, NULL, m);
     exp_all(a, k, e, d);
     double s = nfi_reduce_sum(a, order, k, e, 1);
     double n_f = nfi_arith_round(a, (double)n);
@@ -72,16 +104,29 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
     case NFI_CE_LOGSOFTMAX: {
         double l = nfi_arith_log(a, s);
         double *outv = e; /* e is no longer needed */
-        for (size_t j = 0; j < k; j++)
-            outv[j] = nfi_arith_sub(a, d[j], l);
+        sub_all(a, k, outv, d, NULL, l);
         loss = -outv[y];
         double g_y = nfi_arith_div(a, -1.0, n_f);
         exp_all(a, k, grad, outv);
-        for (size_t j = 0; j < k; j++) {
-            double u = nfi_arith_mul(a, grad[j], g_y);
-            d[j] = grad[j]; /* keep the probability for the mass */
-            grad[j] = nfi_arith_sub(a, j == y ? g_y : 0.0, u);
+        if (a->reference || a->fast.mode == NFI_ROUND_SR) {
+            /* The twin, and stochastic rounding (whose indices follow
+             * this order: a product, then a difference, per j). */
+            for (size_t j = 0; j < k; j++) {
+                double u = nfi_arith_mul(a, grad[j], g_y);
+                d[j] = grad[j]; /* keep the probability for the mass */
+                grad[j] = nfi_arith_sub(a, j == y ? g_y : 0.0, u);
+            }
+            break;
         }
+        /* The same operations by arrays (deterministic modes: the order
+         * does not matter): d keeps the probabilities for the mass, outv
+         * takes the products u[j] = p[j] g_y, then grad[j] = [j = y] g_y
+         * - u[j]. */
+        memcpy(d, grad, k * sizeof *d);
+        mul_all(a, k, outv, grad, g_y);
+        for (size_t j = 0; j < k; j++)
+            grad[j] = j == y ? g_y : 0.0;
+        sub_all(a, k, grad, grad, outv, 0.0);
         break;
     }
     case NFI_CE_LSE: {
