@@ -88,15 +88,18 @@ static size_t ones_of_row(const double *x, size_t width, size_t *idx)
     return count;
 }
 
-/* Whether every unit o < m takes the gathered sum: a finite row of
- * weights and a non-zero sum (the loop below then only copies). */
-static bool all_gathered(size_t m, const bool *restrict finite,
-                         const double *restrict sums)
+/* Whether no sums[o] (o < m) is a zero: each unit then takes its
+ * gathered sum when every row of weights is finite.  (Bit patterns, so
+ * that the loop vectorises.) */
+static bool none_zero(size_t m, const double *restrict sums)
 {
-    unsigned ok = 1;
-    for (size_t o = 0; o < m; o++)
-        ok &= (unsigned)finite[o] & (sums[o] != 0.0);
-    return ok != 0;
+    uint64_t zero = 0;
+    for (size_t o = 0; o < m; o++) {
+        uint64_t b;
+        memcpy(&b, &sums[o], sizeof b);
+        zero |= (uint64_t)((b << 1) == 0);
+    }
+    return zero == 0;
 }
 
 int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
@@ -132,6 +135,9 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
             wt[k * m + o] = wa[o * width + k];
     }
     bool same = nfi_format_equal(&out->fast.format, &acc->fast.format);
+    bool every_finite = true;
+    for (size_t o = 0; o < m && status == 0; o++)
+        every_finite = every_finite && finite[o];
 
     for (size_t s = 0; s < n && status == 0; s++) {
         size_t count = ones_of_row(x + s * width, width, ones);
@@ -159,7 +165,7 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
             if (!same)
                 round_row(out, m, result);
         }
-        if (gather && all_gathered(m, finite, sums)) {
+        if (gather && every_finite && none_zero(m, sums)) {
             memcpy(z + s * m, result, m * sizeof *result);
             continue;
         }
@@ -187,27 +193,39 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
     return status;
 }
 
-/* flags[o] |= row[o] != 0 for o < m (restrict: the byte flags alias
- * no value, so the loop vectorises). */
-static void mark_nonzero(size_t m, unsigned char *restrict flags,
+/* The bit pattern of x. */
+static inline uint64_t bits_of(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+/* marks[o] |= the magnitude bits of row[o], for o < m: marks[o] != 0
+ * tells whether any row so far had a non-zero entry o.  (64-bit words,
+ * so that the loop vectorises.) */
+static void mark_nonzero(size_t m, uint64_t *restrict marks,
                          const double *restrict row)
 {
     for (size_t o = 0; o < m; o++)
-        flags[o] |= row[o] != 0.0;
+        marks[o] |= bits_of(row[o]) & 0x7fffffffffffffffULL;
 }
 
-/* The column facts of one row of D: whether each entry is finite, and
- * its sign into all_neg (and) and any_neg (or). */
+/* The column facts of one row of D, in 64-bit words: every_bits[o] &=
+ * the bits of row[o] (its sign bit stays set while every entry is
+ * negative), some_bits[o] |= them (its sign bit: some entry negative),
+ * special[o] |= all ones when row[o] is an infinity or a NaN. */
 static void column_facts(size_t m, const double *restrict row,
-                         bool *restrict finite,
-                         unsigned char *restrict all_neg,
-                         unsigned char *restrict any_neg)
+                         uint64_t *restrict every_bits,
+                         uint64_t *restrict some_bits,
+                         uint64_t *restrict special)
 {
+    const uint64_t exponent = 0x7ff0000000000000ULL;
     for (size_t o = 0; o < m; o++) {
-        unsigned char neg = signbit(row[o]) != 0;
-        finite[o] = finite[o] & (isfinite(row[o]) != 0);
-        all_neg[o] &= neg;
-        any_neg[o] |= neg;
+        uint64_t b = bits_of(row[o]);
+        every_bits[o] &= b;
+        some_bits[o] |= b;
+        special[o] |= -(uint64_t)((b & exponent) == exponent);
     }
 }
 
@@ -264,21 +282,25 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
      * product (and this case is common: a unit off for the samples of
      * one input value). */
     double *zero_sum = malloc(rows * sizeof *zero_sum);
-    unsigned char *hot_nonzero = malloc(rows);
-    unsigned char *all_neg = malloc(rows), *any_neg = malloc(rows);
-    if (!zero_sum || !hot_nonzero || !all_neg || !any_neg)
+    uint64_t *hot_nonzero = malloc(4 * rows * sizeof *hot_nonzero);
+    uint64_t *every_bits = hot_nonzero + rows, *some_bits = every_bits + rows;
+    uint64_t *special = some_bits + rows;
+    if (!zero_sum || !hot_nonzero)
         status = -1;
     /* Column facts from the rows of D, row by row (contiguous). */
     for (size_t o = 0; o < m && status == 0; o++) {
-        finite[o] = true;
-        all_neg[o] = 1;
-        any_neg[o] = 0;
+        every_bits[o] = ~(uint64_t)0;
+        some_bits[o] = 0;
+        special[o] = 0;
     }
     for (size_t s = 0; s < n && status == 0; s++)
-        column_facts(m, d + s * m, finite, all_neg, any_neg);
+        column_facts(m, d + s * m, every_bits, some_bits, special);
     for (size_t o = 0; o < m && status == 0; o++) {
-        bool negative = acc->fast.mode == NFI_ROUND_RD ? any_neg[o]
-                                                        : all_neg[o];
+        const uint64_t sign = 0x8000000000000000ULL;
+        finite[o] = special[o] == 0;
+        bool negative = acc->fast.mode == NFI_ROUND_RD
+                            ? (some_bits[o] & sign) != 0
+                            : (every_bits[o] & sign) != 0;
         zero_sum[o] = n > 0 && negative ? -0.0 : 0.0;
     }
 
@@ -288,7 +310,7 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
         /* The rows d[s] of the hot samples summed in sequence, zeros
          * included (onehot.h, 2; zero sums take the full product). */
         if (status == 0)
-            memset(hot_nonzero, 0, m);
+            memset(hot_nonzero, 0, m * sizeof *hot_nonzero);
         if (gather) {
             if (!nfi_rows_sum_fast(acc, count[k], d, m, hot, m, sums)) {
                 memcpy(sums, d + hot[0] * m, m * sizeof *sums);
@@ -325,7 +347,5 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
     free(sums);
     free(zero_sum);
     free(hot_nonzero);
-    free(all_neg);
-    free(any_neg);
     return status;
 }

@@ -17,6 +17,9 @@
  *     random, with subnormals on and off; operands spread over the whole
  *     range, ties made on purpose (a sum of a value and half a grid step
  *     of it, products of odd significands).
+ * Quotients and square roots (of |a|) of the binary64 operations, rounded
+ * by nfi_lanes_round_sub, must match nfi_fast_div and nfi_fast_sqrt the
+ * same way (sim/optim.c's Adam lanes).
  * The seed (NFI_TEST_SEED) drives the random parts. */
 #include <math.h>
 #include <stdio.h>
@@ -28,26 +31,39 @@
 
 static size_t failures_shown;
 
-/* Checks four pairs through the lanes: op 0 multiplies, 1 adds. */
+/* Checks four pairs through the lanes: op 0 multiplies, 1 adds, 2
+ * divides, 3 takes the square root of |a| (divisions and roots: formats
+ * with subnormals whose quotients of non-zero values stay inside
+ * [2^-900, 2^900], as sim/optim.c's lanes require; they round the
+ * binary64 result by nfi_lanes_round_sub as the engine's plain route
+ * does). */
 static void check4(nfi_fast *f, int op, const double *a, const double *b)
 {
     bool sub = nfi_lanes_sub_applies(f);
+    if (op >= 2 && !(sub && f->format.emax - f->format.emin + f->p <= 880))
+        return;
     nfi_lanes_rne cr = nfi_lanes_rne_of(f);
     nfi_lanes_sub cs = nfi_lanes_sub_of(f);
     nfi_v4d x = nfi_load4(a), y = nfi_load4(b);
-    nfi_v4d v = op == 0 ? x * y : x + y;
+    nfi_v4d v = op == 0 ? x * y : op == 1 ? x + y : op == 2 ? x / y : x;
+    if (op == 3)
+        for (int l = 0; l < 4; l++)
+            v[l] = sqrt(fabs(a[l]));
     nfi_v4u flag = {0, 0, 0, 0};
     nfi_v4d r;
     if (sub) {
         nfi_lanes_flag_over(&cs, v, &flag);
-        r = op == 0 ? nfi_lanes_round_sub(&cs, v)
+        r = op != 1 ? nfi_lanes_round_sub(&cs, v)
                     : nfi_lanes_round_grid(&cr, v);
     } else {
         r = nfi_lanes_round(&cr, v, &flag);
     }
+    static const char *const names[] = {"mul", "add", "div", "sqrt"};
     for (int l = 0; l < 4; l++) {
-        double want = op == 0 ? nfi_fast_mul(f, a[l], b[l])
-                              : nfi_fast_add(f, a[l], b[l]);
+        double want = op == 0   ? nfi_fast_mul(f, a[l], b[l])
+                      : op == 1 ? nfi_fast_add(f, a[l], b[l])
+                      : op == 2 ? nfi_fast_div(f, a[l], b[l])
+                                : nfi_fast_sqrt(f, fabs(a[l]));
         /* Unflagged: the engine's result.  Flagged: beyond the largest
          * finite value (or NaN; a tie just above it may still round
          * down to it, which the flag does not tell apart), so a
@@ -64,7 +80,7 @@ static void check4(nfi_fast *f, int op, const double *a, const double *b)
                         "%a, lanes %a, flag %d", f->format.p,
                         f->format.emin, f->format.emax,
                         f->format.subnormals ? "" : ",subnormals=off",
-                        op == 0 ? "mul" : "add", a[l], b[l], want, r[l],
+                        names[op], a[l], b[l], want, r[l],
                         flag[l] != 0))
             failures_shown++;
     }
@@ -97,8 +113,8 @@ static void every_pair(const char *spec)
             a[fill] = v[i];
             b[fill] = v[j];
             if (++fill == 4) {
-                check4(&f, 0, a, b);
-                check4(&f, 1, a, b);
+                for (int op = 0; op < 4; op++)
+                    check4(&f, op, a, b);
                 fill = 0;
             }
         }
@@ -107,10 +123,9 @@ static void every_pair(const char *spec)
         a[fill] = 1.0;
         b[fill] = 1.0;
     }
-    if (fill == 4) {
-        check4(&f, 0, a, b);
-        check4(&f, 1, a, b);
-    }
+    if (fill == 4)
+        for (int op = 0; op < 4; op++)
+            check4(&f, op, a, b);
     free(v);
 }
 
@@ -129,8 +144,8 @@ static void every_value(const char *spec, test_rng *rng, size_t count)
                 a[l] = v[i];
                 b[l] = v[rng_below(rng, n)];
             }
-            check4(&f, 0, a, b);
-            check4(&f, 1, a, b);
+            for (int op = 0; op < 4; op++)
+                check4(&f, op, a, b);
         }
     }
     free(v);
@@ -178,8 +193,8 @@ static void random_pairs(const char *spec, test_rng *rng, size_t count)
                 break;
             }
         }
-        check4(&f, 0, a, b);
-        check4(&f, 1, a, b);
+        for (int op = 0; op < 4; op++)
+            check4(&f, op, a, b);
     }
 }
 
