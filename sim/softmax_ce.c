@@ -6,6 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cpu.h"
+#include "lanes.h"
+
 static const char *const scheme_names[] = {"logsoftmax", "lse", "softmax"};
 
 int nfi_ce_scheme_parse(const char *name, nfi_ce_scheme *out,
@@ -41,6 +44,37 @@ static void exp_all(nfi_arith *a, size_t k, double *out, const double *x)
         out[j] = nfi_arith_exp(a, x[j]);
 }
 
+/* RNE with p <= 25 and subnormals (sim/lanes.h), four at a time: op 0
+ * out[j] = x[j] * y0, op 1 out[j] = x[j] - y[j] (y NULL: x[j] + y0).
+ * Products of two format values by nfi_lanes_round_sub, sums by
+ * nfi_lanes_round_grid (both exact below 2^emin); a block with an
+ * overflow, an infinity or a NaN, and the tail, take the engine's
+ * scalar operations, which the lanes equal elsewhere. */
+NFI_FMA_CLONES
+static void lanes_op(nfi_fast *f, int op, size_t k, double *out,
+                     const double *x, const double *y, double y0)
+{
+    const nfi_lanes_rne cr = nfi_lanes_rne_of(f);
+    const nfi_lanes_sub cs = nfi_lanes_sub_of(f);
+    const nfi_v4d c = nfi_splat4(y0);
+    size_t j = 0;
+    for (; j + 4 <= k; j += 4) {
+        nfi_v4d v = nfi_load4(x + j);
+        v = op == 0 ? v * c : y != NULL ? v - nfi_load4(y + j) : v + c;
+        nfi_v4u flag = {0, 0, 0, 0};
+        nfi_lanes_flag_over(&cs, v, &flag);
+        v = op == 0 ? nfi_lanes_round_sub(&cs, v)
+                    : nfi_lanes_round_grid(&cr, v);
+        if (nfi_lanes_any(flag))
+            break;
+        nfi_store4(out + j, v);
+    }
+    for (; j < k; j++)
+        out[j] = op == 0      ? nfi_fast_mul(f, x[j], y0)
+                 : y != NULL ? nfi_fast_sub(f, x[j], y[j])
+                             : nfi_fast_add(f, x[j], y0);
+}
+
 /* out[j] = x[j] - y[j] (y NULL: - y0 for every j) and out[j] = x[j] *
  * y0, for j < k, rounded by the handle: the fast engine's array
  * operations, which give the scalar operations' results (element j
@@ -49,6 +83,10 @@ static void exp_all(nfi_arith *a, size_t k, double *out, const double *x)
 static void sub_all(nfi_arith *a, size_t k, double *out, const double *x,
                     const double *y, double y0)
 {
+    if (!a->reference && nfi_lanes_sub_applies(&a->fast)) {
+        lanes_op(&a->fast, 1, k, out, x, y, -y0);
+        return;
+    }
     if (!a->reference && k > 0 && k <= STACK_K) {
         double neg[STACK_K];
         for (size_t j = 0; j < k; j++)
@@ -63,6 +101,10 @@ static void sub_all(nfi_arith *a, size_t k, double *out, const double *x,
 static void mul_all(nfi_arith *a, size_t k, double *out, const double *x,
                     double y0)
 {
+    if (!a->reference && nfi_lanes_sub_applies(&a->fast)) {
+        lanes_op(&a->fast, 0, k, out, x, NULL, y0);
+        return;
+    }
     if (!a->reference && k > 0 && k <= STACK_K) {
         double spread[STACK_K];
         for (size_t j = 0; j < k; j++)
