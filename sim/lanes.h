@@ -17,7 +17,10 @@
  * never underflow binary64 (nfi_fast.products_never_tiny), which the
  * kernels require.  For the division the operands and a normal-range
  * quotient then also stay inside [2^-900, 2^900], the fast engine's own
- * condition for its plain division.
+ * condition for its plain division.  For formats with subnormals,
+ * nfi_lanes_round_sub and nfi_lanes_round_grid (below) round subnormal
+ * results in the lanes too, and only overflow, infinities and NaN need
+ * a flag (nfi_lanes_flag_over).
  *
  * Lanes are GCC vector extensions (also in Clang): AVX2 in the
  * x86-64-v3 clones (sim/cpu.h), pairs of SSE2 operations otherwise; a

@@ -14,10 +14,13 @@
  *   - IEEE binary32 or binary64 hardware arithmetic, when the format and
  *     mode are those (nfi_fast.native_width; the build turns contraction
  *     off, so a * b + c is two roundings, and leaves subnormals on);
- *   - for RNE with p <= 25, binary64 arithmetic rounded to p bits on
- *     the bit pattern, the fast engine's own route for those formats, in
- *     a fused loop that flags any result outside the format's normal
- *     range; a flagged row is recomputed with
+ *   - for RNE with p <= 25, binary64 arithmetic rounded to p bits, the
+ *     fast engine's own route for those formats, in a fused loop
+ *     (sim/lanes.h): for formats with subnormals the lanes round
+ *     subnormal results too and flag only overflow, infinities and NaN
+ *     (nothing at all when an a-priori bound on the operands rules them
+ *     out), otherwise they flag any result outside the normal range; a
+ *     flagged row is recomputed with
  *   - nfi_fast_mul_array and nfi_fast_add_array, which are bit-identical
  *     to the scalar operations (tests/test_random checks the arrays).
  * The slow twin is the element-by-element loop of nfi_matmul itself
