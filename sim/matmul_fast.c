@@ -302,6 +302,14 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
     uint64_t low_b = UINT64_MAX;
     for (size_t i = 0; i < m; i++) {
         const double *ai = a + (ptrdiff_t)i * a_row;
+        if (ak == 1) { /* contiguous: the loop vectorises */
+            for (size_t t = 0; t < k; t++) {
+                uint64_t v = magnitude_bits(ai[t]);
+                top_a = v > top_a ? v : top_a;
+                low_a = v - 1 < low_a ? v - 1 : low_a;
+            }
+            continue;
+        }
         for (size_t t = 0; t < k; t++) {
             uint64_t v = magnitude_bits(ai[(ptrdiff_t)t * ak]);
             top_a = v > top_a ? v : top_a;
