@@ -174,8 +174,11 @@ static inline bool nfi_lanes_sub_applies(const nfi_fast *f)
 
 static inline nfi_lanes_sub nfi_lanes_sub_of(const nfi_fast *f)
 {
-    int32_t m = (int32_t)(f->min_normal_bits >> 32);
-    nfi_lanes_sub c = {{0, m, 0, m, 0, m, 0, m},
+    /* Reinterpreted as e is in nfi_lanes_round_sub, so that the words
+     * match whatever the byte order. */
+    uint64_t m = f->min_normal_bits;
+    nfi_v4u min = {m, m, m, m};
+    nfi_lanes_sub c = {(nfi_v8i)min,
                        ((uint64_t)(53 - f->p) << 52) | (1ULL << 51),
                        (int64_t)(f->max_finite_bits + f->half_minus_one)};
     return c;
