@@ -215,6 +215,17 @@ nfi_lanes_round_grid(const nfi_lanes_rne *c, nfi_v4d v)
                      c->keep);
 }
 
+/* Sets bits of *outside where a lane is not zero and its magnitude lies
+ * below 2^emin (the part of nfi_lanes_round's flags for the bottom of
+ * the range; the same integer comparisons). */
+static inline __attribute__((always_inline)) void
+nfi_lanes_flag_below(const nfi_lanes_rne *c, nfi_v4d v, nfi_v4u *outside)
+{
+    nfi_v4u mag = (nfi_v4u)v & 0x7fffffffffffffffULL;
+    nfi_v4u below = (mag - c->min) >> 63, nonzero = (0 - mag) >> 63;
+    *outside |= below & nonzero;
+}
+
 /* Sets bits of *outside where a lane's magnitude exceeds `above` (it
  * rounds beyond the largest finite value) or the lane is an infinity or
  * a NaN: one signed comparison of the bit patterns of the magnitudes

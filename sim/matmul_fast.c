@@ -140,8 +140,18 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
  *                 no non-zero product lies below 2^emin: products are then
  *                 exact values of the normal range or zeros, which
  *                 nfi_lanes_round_grid rounds right with fewer
- *                 operations. */
-enum { LANES_NORMAL, LANES_SUB, LANES_BOUNDED, LANES_NO_TINY };
+ *                 operations;
+ *   LANES_NORMAL_NO_TINY  where the subnormal lanes do not apply (no
+ *                 subnormals, mostly) but scan_bounds rules out overflow
+ *                 and tiny products: products by nfi_lanes_round_grid
+ *                 unflagged (exact normal values or zeros), sums by it
+ *                 with only the flag of a non-zero sum below 2^emin
+ *                 (nfi_lanes_flag_below), which the engine rounds
+ *                 otherwise; a row without that flag had every rounding
+ *                 in the normal range (or exact zeros), so the bound's
+ *                 argument holds for it and nothing overflowed. */
+enum { LANES_NORMAL, LANES_SUB, LANES_BOUNDED, LANES_NO_TINY,
+       LANES_NORMAL_NO_TINY };
 
 static inline __attribute__((always_inline)) nfi_v4d
 round_product(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
@@ -149,7 +159,7 @@ round_product(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
 {
     if (how == LANES_NORMAL)
         return nfi_lanes_round(cr, v, out);
-    if (how == LANES_NO_TINY)
+    if (how == LANES_NO_TINY || how == LANES_NORMAL_NO_TINY)
         return nfi_lanes_round_grid(cr, v);
     if (how == LANES_SUB)
         nfi_lanes_flag_over(cs, v, out);
@@ -162,6 +172,8 @@ round_sum(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
 {
     if (how == LANES_NORMAL)
         return nfi_lanes_round(cr, v, out);
+    if (how == LANES_NORMAL_NO_TINY)
+        nfi_lanes_flag_below(cr, v, out);
     if (how == LANES_SUB)
         nfi_lanes_flag_over(cs, v, out);
     return nfi_lanes_round_grid(cr, v);
@@ -252,6 +264,10 @@ ROWS_PLAIN(rows1_no_tiny, LANES_NO_TINY, 1)
 ROWS_PLAIN(rows2_no_tiny, LANES_NO_TINY, 2)
 ROWS_PLAIN(rows3_no_tiny, LANES_NO_TINY, 3)
 ROWS_PLAIN(rows4_no_tiny, LANES_NO_TINY, 4)
+ROWS_PLAIN(rows1_normal_no_tiny, LANES_NORMAL_NO_TINY, 1)
+ROWS_PLAIN(rows2_normal_no_tiny, LANES_NORMAL_NO_TINY, 2)
+ROWS_PLAIN(rows3_normal_no_tiny, LANES_NORMAL_NO_TINY, 3)
+ROWS_PLAIN(rows4_normal_no_tiny, LANES_NORMAL_NO_TINY, 4)
 #undef ROWS_PLAIN
 
 static inline uint64_t magnitude_bits(double x)
@@ -329,7 +345,11 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
     double big_c = double_of(top_c);
     if (!(big_a <= DBL_MAX && big_b <= DBL_MAX && big_c <= DBL_MAX))
         return LANES_SUB; /* an infinity or a NaN */
-    double u = ldexp(1.0, -f->p), q = ldexp(1.0, f->emin - f->p + 1);
+    /* q: the largest absolute error of a rounding below 2^emin is q / 2
+     * (without subnormals, up to 2^emin / 2). */
+    double u = ldexp(1.0, -f->p);
+    double q = ldexp(1.0, f->format.subnormals ? f->emin - f->p + 1
+                                               : f->emin);
     double x = ((double)k + 1.0) * u;
     if (x > 512.0)
         return LANES_SUB;
@@ -432,15 +452,19 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
             const nfi_fast *f = &acc->fast;
             nfi_lanes_rne pc = nfi_lanes_rne_of(f);
             nfi_lanes_sub ps = nfi_lanes_sub_of(f);
-            static const rows_kernel kernels[4][ROWS] = {
+            static const rows_kernel kernels[5][ROWS] = {
                 {rows1_normal, rows2_normal, rows3_normal, rows4_normal},
                 {rows1_sub, rows2_sub, rows3_sub, rows4_sub},
                 {rows1_bounded, rows2_bounded, rows3_bounded,
                  rows4_bounded},
                 {rows1_no_tiny, rows2_no_tiny, rows3_no_tiny,
-                 rows4_no_tiny}};
-            int how = !nfi_lanes_sub_applies(f) ? LANES_NORMAL
-                      : scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
+                 rows4_no_tiny},
+                {rows1_normal_no_tiny, rows2_normal_no_tiny,
+                 rows3_normal_no_tiny, rows4_normal_no_tiny}};
+            int how = scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
+            if (!nfi_lanes_sub_applies(f))
+                how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY
+                                           : LANES_NORMAL;
             for (size_t i = 0; i < m; i += ROWS) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 double *ci = c + i * n;

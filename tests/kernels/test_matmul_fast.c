@@ -37,8 +37,11 @@ static uint64_t next_random(void)
  * every operand near 2^emin, so that most products and many sums land
  * among the subnormals (or round to zeros of either sign); NO_TINY:
  * moderate values and zeros only, no product below 2^emin (the instance
- * that rounds products by bits). */
-enum { MIXED, MODERATE, TINY, NO_TINY };
+ * that rounds products by bits); NEAR_MIN: +-1 and +-1.5 times
+ * 2^ceil(emin / 2), so that products are at least 2^emin (no tiny
+ * product) but sums cancel to non-zero values below 2^emin (subnormal,
+ * or flagged when the format has no subnormals). */
+enum { MIXED, MODERATE, TINY, NO_TINY, NEAR_MIN };
 static int regime = MIXED;
 
 /* A value of acc's format: mostly moderate, sometimes zero, huge, tiny
@@ -52,6 +55,11 @@ static double random_value(nfi_arith *round, bool special)
                                                      (int)(r % 5)));
     if (regime == MODERATE && r % 37 == 2)
         return nfi_arith_round(round, u * 1e3);
+    if (regime == NEAR_MIN) {
+        int half = -((-round->fast.emin) / 2); /* ceil(emin / 2) */
+        double m = (r >> 8) % 2 ? 1.5 : 1.0;
+        return ldexp(r % 2 ? -m : m, half);
+    }
     if (regime == NO_TINY && (r % 37 == 2 || r % 37 == 3))
         return r % 2 ? 0.5 : -0.0;
     switch (r % 37) {
@@ -257,10 +265,11 @@ int main(void)
         "p=12,emin=-126,emax=127", "p=16,emin=-126,emax=127",
         "p=20,emin=-126,emax=127", "p=20,emin=-126,emax=127,subnormals=off",
         "p=23,emin=-60,emax=60", "p=25,emin=-126,emax=127",
-        "p=25,emin=-200,emax=900",
+        "p=25,emin=-200,emax=900", "p=6,emin=-4,emax=5,subnormals=off",
+        "p=12,emin=-20,emax=20,subnormals=off",
     };
     static const size_t rows[] = {1, 2, 3, 4, 5, 9};
-    for (regime = MIXED; regime <= NO_TINY; regime++)
+    for (regime = MIXED; regime <= NEAR_MIN; regime++)
         for (size_t p = 0; p < sizeof plain / sizeof *plain; p++)
             for (size_t r = 0; r < sizeof rows / sizeof *rows; r++)
                 for (int variant = 0; variant < 8; variant++)
@@ -270,7 +279,7 @@ int main(void)
                                variant & 1, variant & 2,
                                regime == MIXED && (variant & 4));
     static const size_t widths[] = {3, 16, 21, 37, 40};
-    for (regime = MIXED; regime <= NO_TINY; regime++)
+    for (regime = MIXED; regime <= NEAR_MIN; regime++)
         for (size_t p = 0; p < sizeof plain / sizeof *plain; p++)
             for (size_t c = 0; c < sizeof widths / sizeof *widths; c++)
                 for (size_t r = 1; r <= 33; r += 8)
