@@ -533,14 +533,15 @@ static void rows_sum_lanes(nfi_fast *f, size_t count, const double *x,
             flagged = rows_sum_body(&pc, &ps, 1, count, x, stride, idx, j,
                                     out);
         if (flagged || width == 1) {
-            /* The engine's scalar additions, in the same order. */
-            for (size_t jj = j; jj < j + width; jj++) {
-                double sum = x[(idx ? idx[0] : 0) * stride + jj];
-                for (size_t t = 1; t < count; t++)
-                    sum = nfi_fast_add(f, sum,
-                                       x[(idx ? idx[t] : t) * stride + jj]);
-                out[jj] = sum;
-            }
+            /* The engine's array additions, row after row, as the loops
+             * this replaces call them (so that even the sign of a NaN
+             * made from two NaN operands, which depends on how the
+             * compiled code orders them, stays as it was). */
+            memcpy(out + j, x + (idx ? idx[0] : 0) * stride + j,
+                   width * sizeof *out);
+            for (size_t t = 1; t < count; t++)
+                nfi_fast_add_array(f, width, out + j, out + j,
+                                   x + (idx ? idx[t] : t) * stride + j);
         }
         j += width;
     }

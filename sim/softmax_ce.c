@@ -45,22 +45,26 @@ static void exp_all(nfi_arith *a, size_t k, double *out, const double *x)
 }
 
 /* RNE with p <= 25 and subnormals (sim/lanes.h), four at a time: op 0
- * out[j] = x[j] * y0, op 1 out[j] = x[j] - y[j] (y NULL: x[j] + y0).
- * Products of two format values by nfi_lanes_round_sub, sums by
- * nfi_lanes_round_grid (both exact below 2^emin); a block with an
- * overflow, an infinity or a NaN, and the tail, take the engine's
- * scalar operations, which the lanes equal elsewhere. */
+ * out[j] = x[j] * y0, op 1 out[j] = x[j] - y[j] (y NULL: x[j] - y0).
+ * Products of two format values by nfi_lanes_round_sub, differences by
+ * nfi_lanes_round_grid (both exact below 2^emin); from a block with an
+ * overflow, an infinity or a NaN on, and for the tail, the handle's
+ * scalar operations themselves (the very calls of the loops they
+ * replace, so that even the sign of a NaN made from two NaN operands,
+ * which depends on how the compiled code orders them, stays as it was).
+ * The lanes' own results are finite, hence unique. */
 NFI_FMA_CLONES
-static void lanes_op(nfi_fast *f, int op, size_t k, double *out,
+static void lanes_op(nfi_arith *a, int op, size_t k, double *out,
                      const double *x, const double *y, double y0)
 {
+    nfi_fast *f = &a->fast;
     const nfi_lanes_rne cr = nfi_lanes_rne_of(f);
     const nfi_lanes_sub cs = nfi_lanes_sub_of(f);
     const nfi_v4d c = nfi_splat4(y0);
     size_t j = 0;
     for (; j + 4 <= k; j += 4) {
         nfi_v4d v = nfi_load4(x + j);
-        v = op == 0 ? v * c : y != NULL ? v - nfi_load4(y + j) : v + c;
+        v = op == 0 ? v * c : v - (y != NULL ? nfi_load4(y + j) : c);
         nfi_v4u flag = {0, 0, 0, 0};
         nfi_lanes_flag_over(&cs, v, &flag);
         v = op == 0 ? nfi_lanes_round_sub(&cs, v)
@@ -70,28 +74,18 @@ static void lanes_op(nfi_fast *f, int op, size_t k, double *out,
         nfi_store4(out + j, v);
     }
     for (; j < k; j++)
-        out[j] = op == 0      ? nfi_fast_mul(f, x[j], y0)
-                 : y != NULL ? nfi_fast_sub(f, x[j], y[j])
-                             : nfi_fast_add(f, x[j], y0);
+        out[j] = op == 0 ? nfi_arith_mul(a, x[j], y0)
+                         : nfi_arith_sub(a, x[j], y != NULL ? y[j] : y0);
 }
 
 /* out[j] = x[j] - y[j] (y NULL: - y0 for every j) and out[j] = x[j] *
- * y0, for j < k, rounded by the handle: the fast engine's array
- * operations, which give the scalar operations' results (element j
- * taking the j-th stochastic index, as the loop would; sub is add of the
- * negation there), or the twin's scalar ones.  out may alias x. */
+ * y0, for j < k, rounded by the handle: in the lanes above where they
+ * apply, else by the scalar operations.  out may alias x. */
 static void sub_all(nfi_arith *a, size_t k, double *out, const double *x,
                     const double *y, double y0)
 {
     if (!a->reference && nfi_lanes_sub_applies(&a->fast)) {
-        lanes_op(&a->fast, 1, k, out, x, y, -y0);
-        return;
-    }
-    if (!a->reference && k > 0 && k <= STACK_K) {
-        double neg[STACK_K];
-        for (size_t j = 0; j < k; j++)
-            neg[j] = -(y != NULL ? y[j] : y0);
-        nfi_fast_add_array(&a->fast, k, out, x, neg);
+        lanes_op(a, 1, k, out, x, y, y0);
         return;
     }
     for (size_t j = 0; j < k; j++)
@@ -102,14 +96,7 @@ static void mul_all(nfi_arith *a, size_t k, double *out, const double *x,
                     double y0)
 {
     if (!a->reference && nfi_lanes_sub_applies(&a->fast)) {
-        lanes_op(&a->fast, 0, k, out, x, NULL, y0);
-        return;
-    }
-    if (!a->reference && k > 0 && k <= STACK_K) {
-        double spread[STACK_K];
-        for (size_t j = 0; j < k; j++)
-            spread[j] = y0;
-        nfi_fast_mul_array(&a->fast, k, out, x, spread);
+        lanes_op(a, 0, k, out, x, NULL, y0);
         return;
     }
     for (size_t j = 0; j < k; j++)
@@ -150,9 +137,10 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
         loss = -outv[y];
         double g_y = nfi_arith_div(a, -1.0, n_f);
         exp_all(a, k, grad, outv);
-        if (a->reference || a->fast.mode == NFI_ROUND_SR) {
-            /* The twin, and stochastic rounding (whose indices follow
-             * this order: a product, then a difference, per j). */
+        if (a->reference || !nfi_lanes_sub_applies(&a->fast)) {
+            /* The twin, and formats without the lanes (stochastic
+             * rounding's indices follow this order: a product, then a
+             * difference, per j). */
             for (size_t j = 0; j < k; j++) {
                 double u = nfi_arith_mul(a, grad[j], g_y);
                 d[j] = grad[j]; /* keep the probability for the mass */
@@ -160,8 +148,8 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
             }
             break;
         }
-        /* The same operations by arrays (deterministic modes: the order
-         * does not matter): d keeps the probabilities for the mass, outv
+        /* The same operations in the lanes (RNE: the order does not
+         * matter): d keeps the probabilities for the mass, outv
          * takes the products u[j] = p[j] g_y, then grad[j] = [j = y] g_y
          * - u[j]. */
         memcpy(d, grad, k * sizeof *d);
