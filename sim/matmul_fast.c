@@ -286,12 +286,15 @@ static inline double double_of(uint64_t b)
 
 /* Which unflagged rounding of the fused kernel is safe for a (m x k at
  * a[i * a_row + t * ak]), the packed bt (k x w) and the packed bias (w,
- * or NULL): LANES_NO_TINY, LANES_BOUNDED, or LANES_SUB when neither.
+ * or NULL): LANES_NO_TINY, LANES_BOUNDED, or LANES_SUB when neither
+ * (the caller maps these for formats the subnormal lanes do not serve).
  *
  * No overflow.  With A, B, C the largest magnitudes of a, b and the
  * bias, every product is at most A B before rounding, and RNE to p bits
  * moves a magnitude x to at most (1 + u) x + q / 2 (u = 2^-p, q =
- * 2^(emin - p + 1) the quantum), so by induction over the sequential sum
+ * 2^(emin - p + 1) the quantum; 2^emin without subnormals, where a
+ * magnitude below 2^emin goes to 0 or 2^emin), so by induction over the
+ * sequential sum
  * every value rounded (a product, a partial sum plus a product, the sum
  * plus the bias) is at most (1 + u)^(k + 1) (k A B + C + (k + 1) q).
  * (1 + u)^(k + 1) <= exp((k + 1) u) <= 2^ceil(1.5 (k + 1) u) since
