@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "matmul_fast.h"
+
 /* Stochastic rounding takes an index per product and per addition of the
  * full product, so only the deterministic modes gather; and x = 1 must be
  * a value of the accumulator's format for the products to be exact. */
@@ -86,6 +88,20 @@ static size_t ones_of_row(const double *x, size_t width, size_t *idx)
     return count;
 }
 
+/* Whether no sums[o] (o < m) is a zero: each unit then takes its
+ * gathered sum when every row of weights is finite.  (Bit patterns, so
+ * that the loop vectorises.) */
+static bool none_zero(size_t m, const double *restrict sums)
+{
+    uint64_t zero = 0;
+    for (size_t o = 0; o < m; o++) {
+        uint64_t b;
+        memcpy(&b, &sums[o], sizeof b);
+        zero |= (uint64_t)((b << 1) == 0);
+    }
+    return zero == 0;
+}
+
 int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
                        const nfi_reduction *order, size_t n, size_t m,
                        size_t width, const double *x, const double *w,
@@ -119,6 +135,9 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
             wt[k * m + o] = wa[o * width + k];
     }
     bool same = nfi_format_equal(&out->fast.format, &acc->fast.format);
+    bool every_finite = true;
+    for (size_t o = 0; o < m && status == 0; o++)
+        every_finite = every_finite && finite[o];
 
     for (size_t s = 0; s < n && status == 0; s++) {
         size_t count = ones_of_row(x + s * width, width, ones);
@@ -130,11 +149,14 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
          * zero to a non-zero sum is exact, so only zero sums can differ
          * from the sum of the non-zero terms (onehot.h, 2), and those
          * take the full product below. */
-        if (gather) {
+        if (gather && !nfi_rows_sum_fast(acc, count, wt, m, ones, m,
+                                         sums)) {
             for (size_t o = 0; o < m; o++)
                 sums[o] = wt[ones[0] * m + o];
             for (size_t t = 1; t < count; t++)
                 add_rows(acc, m, sums, sums, wt + ones[t] * m);
+        }
+        if (gather) {
             /* then the bias and the cast, as nfi_matmul does */
             if (ba != NULL)
                 add_rows(acc, m, result, sums, ba);
@@ -142,6 +164,10 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
                 memcpy(result, sums, m * sizeof *result);
             if (!same)
                 round_row(out, m, result);
+        }
+        if (gather && every_finite && none_zero(m, sums)) {
+            memcpy(z + s * m, result, m * sizeof *result);
+            continue;
         }
         for (size_t o = 0; o < m && status == 0; o++) {
             double *dst = z + s * m + o;
@@ -165,6 +191,42 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
     free(ones);
     free(finite);
     return status;
+}
+
+/* The bit pattern of x. */
+static inline uint64_t bits_of(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+/* marks[o] |= the magnitude bits of row[o], for o < m: marks[o] != 0
+ * tells whether any row so far had a non-zero entry o.  (64-bit words,
+ * so that the loop vectorises.) */
+static void mark_nonzero(size_t m, uint64_t *restrict marks,
+                         const double *restrict row)
+{
+    for (size_t o = 0; o < m; o++)
+        marks[o] |= bits_of(row[o]) & 0x7fffffffffffffffULL;
+}
+
+/* The column facts of one row of D, in 64-bit words: every_bits[o] &=
+ * the bits of row[o] (its sign bit stays set while every entry is
+ * negative), some_bits[o] |= them (its sign bit: some entry negative),
+ * special[o] |= all ones when row[o] is an infinity or a NaN. */
+static void column_facts(size_t m, const double *restrict row,
+                         uint64_t *restrict every_bits,
+                         uint64_t *restrict some_bits,
+                         uint64_t *restrict special)
+{
+    const uint64_t exponent = 0x7ff0000000000000ULL;
+    for (size_t o = 0; o < m; o++) {
+        uint64_t b = bits_of(row[o]);
+        every_bits[o] &= b;
+        some_bits[o] |= b;
+        special[o] |= -(uint64_t)((b & exponent) == exponent);
+    }
 }
 
 int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
@@ -220,28 +282,25 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
      * product (and this case is common: a unit off for the samples of
      * one input value). */
     double *zero_sum = malloc(rows * sizeof *zero_sum);
-    bool *hot_nonzero = malloc(rows * sizeof *hot_nonzero);
-    unsigned char *all_neg = malloc(rows), *any_neg = malloc(rows);
-    if (!zero_sum || !hot_nonzero || !all_neg || !any_neg)
+    uint64_t *hot_nonzero = malloc(4 * rows * sizeof *hot_nonzero);
+    uint64_t *every_bits = hot_nonzero + rows, *some_bits = every_bits + rows;
+    uint64_t *special = some_bits + rows;
+    if (!zero_sum || !hot_nonzero)
         status = -1;
     /* Column facts from the rows of D, row by row (contiguous). */
     for (size_t o = 0; o < m && status == 0; o++) {
-        finite[o] = true;
-        all_neg[o] = 1;
-        any_neg[o] = 0;
+        every_bits[o] = ~(uint64_t)0;
+        some_bits[o] = 0;
+        special[o] = 0;
     }
-    for (size_t s = 0; s < n && status == 0; s++) {
-        const double *row = d + s * m;
-        for (size_t o = 0; o < m; o++) {
-            unsigned char neg = signbit(row[o]) != 0;
-            finite[o] = finite[o] && isfinite(row[o]);
-            all_neg[o] &= neg;
-            any_neg[o] |= neg;
-        }
-    }
+    for (size_t s = 0; s < n && status == 0; s++)
+        column_facts(m, d + s * m, every_bits, some_bits, special);
     for (size_t o = 0; o < m && status == 0; o++) {
-        bool negative = acc->fast.mode == NFI_ROUND_RD ? any_neg[o]
-                                                        : all_neg[o];
+        const uint64_t sign = 0x8000000000000000ULL;
+        finite[o] = special[o] == 0;
+        bool negative = acc->fast.mode == NFI_ROUND_RD
+                            ? (some_bits[o] & sign) != 0
+                            : (every_bits[o] & sign) != 0;
         zero_sum[o] = n > 0 && negative ? -0.0 : 0.0;
     }
 
@@ -250,20 +309,19 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
         bool gather = !plain[k] && count[k] > 0;
         /* The rows d[s] of the hot samples summed in sequence, zeros
          * included (onehot.h, 2; zero sums take the full product). */
-        for (size_t o = 0; o < m && status == 0; o++)
-            hot_nonzero[o] = false;
+        if (status == 0)
+            memset(hot_nonzero, 0, m * sizeof *hot_nonzero);
         if (gather) {
-            memcpy(sums, d + hot[0] * m, m * sizeof *sums);
-            for (size_t t = 1; t < count[k]; t++)
-                add_rows(acc, m, sums, sums, d + hot[t] * m);
+            if (!nfi_rows_sum_fast(acc, count[k], d, m, hot, m, sums)) {
+                memcpy(sums, d + hot[0] * m, m * sizeof *sums);
+                for (size_t t = 1; t < count[k]; t++)
+                    add_rows(acc, m, sums, sums, d + hot[t] * m);
+            }
             memcpy(result, sums, m * sizeof *result);
             if (!same)
                 round_row(out, m, result);
-            for (size_t t = 0; t < count[k]; t++) {
-                const double *row = d + hot[t] * m;
-                for (size_t o = 0; o < m; o++)
-                    hot_nonzero[o] = hot_nonzero[o] || row[o] != 0.0;
-            }
+            for (size_t t = 0; t < count[k]; t++)
+                mark_nonzero(m, hot_nonzero, d + hot[t] * m);
         }
         for (size_t o = 0; o < m && status == 0; o++) {
             double *dst = dw + o * width + k;
@@ -289,7 +347,5 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
     free(sums);
     free(zero_sum);
     free(hot_nonzero);
-    free(all_neg);
-    free(any_neg);
     return status;
 }

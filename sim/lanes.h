@@ -17,7 +17,10 @@
  * never underflow binary64 (nfi_fast.products_never_tiny), which the
  * kernels require.  For the division the operands and a normal-range
  * quotient then also stay inside [2^-900, 2^900], the fast engine's own
- * condition for its plain division.
+ * condition for its plain division.  For formats with subnormals,
+ * nfi_lanes_round_sub and nfi_lanes_round_grid (below) round subnormal
+ * results in the lanes too, and only overflow, infinities and NaN need
+ * a flag (nfi_lanes_flag_over).
  *
  * Lanes are GCC vector extensions (also in Clang): AVX2 in the
  * x86-64-v3 clones (sim/cpu.h), pairs of SSE2 operations otherwise; a
@@ -25,6 +28,7 @@
 #ifndef NFI_LANES_H
 #define NFI_LANES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -104,6 +108,133 @@ static inline __attribute__((always_inline)) int
 nfi_lanes_any(nfi_v4u outside)
 {
     return (outside[0] | outside[1] | outside[2] | outside[3]) != 0;
+}
+
+/* RNE to p <= 25 bits over the whole finite range of a format with
+ * subnormals, without flags below 2^emin.  For a lane v, let 2^e be the
+ * larger of 2^emin and the power of two at or below |v| (the exponent
+ * field of |v|, raised to emin's), and M = 1.5 * 2^(e + 53 - p), which is
+ * exactly representable and whose binary64 unit in the last place is
+ * 2^(e - p + 1): the format's grid step for |v| (the subnormal quantum
+ * 2^(emin - p + 1) when |v| < 2^emin).  Since |v| < 2^(e + 1) <=
+ * M / 3 for p <= 51, |v| + M lies in [M, 2^(e + 54 - p)], one binade of
+ * M's (or its upper end, a grid point), so the binary64 addition rounds
+ * |v| to a multiple of that grid step, ties to an even multiple (M is an
+ * even one: M / 2^(e - p + 1) = 3 * 2^51); the subtraction of M is then
+ * exact, and gives RNE_p(|v|) on the format's grid, 2^(e + 1) included
+ * when it rounds up.  The sign of v is put back by OR: a magnitude
+ * that rounds to zero must give the zero of v's sign, as the fast
+ * engine's subnormal rounding does, and a zero v keeps its sign.
+ *
+ * That this is the fast engine's result for a binary64 lane v computed
+ * by the kernels (engine_fast.c, plain RNE p <= 25):
+ *   - a product of two format values is exact in binary64 when the
+ *     format's non-zero products never underflow binary64
+ *     (nfi_fast.products_never_tiny, required by the kernels), so v is
+ *     the exact product and RNE_p(v) is its correct rounding;
+ *   - a sum of two format values whose exact value x is below 2^emin in
+ *     magnitude is a multiple of the quantum 2^(emin - p + 1), so it has
+ *     fewer than p significant bits and v = x (the rounding is then
+ *     exact too); when |x| >= 2^emin, v = RN53(x) with |v| >= 2^emin, and
+ *     RNE_p(RN53(x)) = RNE_p(x) because 53 >= 2p + 2 (innocuous double
+ *     rounding; Roux 2014), the engine's own argument;
+ *   - the engine rounds v the same way: by bits in the normal range and
+ *     by the magic constant 2^(emin - p + 1 + 52) below it, both RNE to
+ *     the grid above, and a zero v is returned as it is.
+ * What the rounding cannot do is overflow: lanes whose magnitude exceeds
+ * `above` (they round beyond the largest finite value), infinities and
+ * NaN must be recomputed by the fast engine's operations: the caller
+ * flags them (nfi_lanes_flag_over) or has ruled them out.  The
+ * constants M need binary64 to hold 2^(emax + 54 - p) and a normal
+ * 2^(emin + 53 - p): nfi_lanes_sub_applies checks that with the rest.
+ *
+ * The maximum with emin's exponent field is taken on 32-bit words: the
+ * low words of both fields are zero and the high ones below 2^31, so the
+ * signed word maximum is that of the 64-bit fields.  (GCC's vector
+ * extension in C has no conditional operator; the mask form compiles to
+ * a compare and a blend.) */
+typedef int32_t nfi_v8i __attribute__((vector_size(32)));
+typedef int64_t nfi_v4i __attribute__((vector_size(32)));
+
+typedef struct nfi_lanes_sub {
+    nfi_v8i min;     /* the exponent field of 2^emin, as 32-bit words */
+    uint64_t offset; /* bits of 1.5 * 2^(53 - p) less those of 1.0 */
+    int64_t above;   /* as in nfi_lanes_rne */
+} nfi_lanes_sub;
+
+/* Whether nfi_lanes_round_sub gives the fast engine's RNE results for
+ * the format of f: plain RNE (p <= 25), subnormals on, non-zero products
+ * never tiny in binary64, and emax + 54 - p <= 1023.  Overflow options
+ * do not matter: overflowing lanes are recomputed. */
+static inline bool nfi_lanes_sub_applies(const nfi_fast *f)
+{
+    return f->plain_rne && f->format.subnormals && f->products_never_tiny &&
+           f->format.emax + 54 - f->p <= 1023;
+}
+
+static inline nfi_lanes_sub nfi_lanes_sub_of(const nfi_fast *f)
+{
+    /* Reinterpreted as e is in nfi_lanes_round_sub, so that the words
+     * match whatever the byte order. */
+    uint64_t m = f->min_normal_bits;
+    nfi_v4u min = {m, m, m, m};
+    nfi_lanes_sub c = {(nfi_v8i)min,
+                       ((uint64_t)(53 - f->p) << 52) | (1ULL << 51),
+                       (int64_t)(f->max_finite_bits + f->half_minus_one)};
+    return c;
+}
+
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_lanes_round_sub(const nfi_lanes_sub *c, nfi_v4d v)
+{
+    nfi_v4u b = (nfi_v4u)v, mag = b & 0x7fffffffffffffffULL;
+    nfi_v8i e = (nfi_v8i)(b & 0x7ff0000000000000ULL);
+    nfi_v8i up = e > c->min;
+    e = (e & up) | (c->min & ~up);
+    nfi_v4d big = (nfi_v4d)((nfi_v4u)e + c->offset);
+    nfi_v4d r = ((nfi_v4d)mag + big) - big;
+    return (nfi_v4d)((nfi_v4u)r | (b ^ mag));
+}
+
+/* RNE to p <= 25 bits of a lane v that, when below 2^emin in magnitude,
+ * is already a multiple of the subnormal quantum 2^(emin - p + 1): the
+ * bit rounding of nfi_lanes_round without its flags.  A binary64 sum of
+ * two values of a format with subnormals is such a lane (nfi_lanes_sub's
+ * argument: below 2^emin it is the exact sum, a multiple of the quantum),
+ * and so needs no magic constant: in the normal range the bit rounding is
+ * RNE to p bits, the engine's own; below 2^emin, v is a normal binary64
+ * number (2^(emin - p + 1) >= 2^-511 when products never underflow) with
+ * fewer than p significant bits, which the bit rounding leaves unchanged,
+ * as RNE does; zeros keep their sign.  Overflow is not seen: the caller
+ * flags it (nfi_lanes_flag_over) or has ruled it out. */
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_lanes_round_grid(const nfi_lanes_rne *c, nfi_v4d v)
+{
+    nfi_v4u b = (nfi_v4u)v;
+    return (nfi_v4d)((b + c->half + ((b >> c->shift) & c->parity)) &
+                     c->keep);
+}
+
+/* Sets bits of *outside where a lane is not zero and its magnitude lies
+ * below 2^emin (the part of nfi_lanes_round's flags for the bottom of
+ * the range; the same integer comparisons). */
+static inline __attribute__((always_inline)) void
+nfi_lanes_flag_below(const nfi_lanes_rne *c, nfi_v4d v, nfi_v4u *outside)
+{
+    nfi_v4u mag = (nfi_v4u)v & 0x7fffffffffffffffULL;
+    nfi_v4u below = (mag - c->min) >> 63, nonzero = (0 - mag) >> 63;
+    *outside |= below & nonzero;
+}
+
+/* Sets bits of *outside where a lane's magnitude exceeds `above` (it
+ * rounds beyond the largest finite value) or the lane is an infinity or
+ * a NaN: one signed comparison of the bit patterns of the magnitudes
+ * (below 2^63; infinities and NaN have the largest). */
+static inline __attribute__((always_inline)) void
+nfi_lanes_flag_over(const nfi_lanes_sub *c, nfi_v4d v, nfi_v4u *outside)
+{
+    nfi_v4i mag = (nfi_v4i)((nfi_v4u)v & 0x7fffffffffffffffULL);
+    *outside |= (nfi_v4u)(mag > c->above);
 }
 
 #endif

@@ -2,6 +2,8 @@
  * the results are those of the element-by-element loop. */
 #include "matmul_fast.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,40 +130,253 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
     }
 }
 
-/* RNE with p <= 25, fused (sim/lanes.h): a flagged row is recomputed
- * with the general array operations by the caller. */
-NFI_FMA_CLONES
-static int row_plain(const nfi_lanes_rne *pc, size_t n, size_t w, size_t k,
-                     const double *restrict ai, ptrdiff_t ak,
-                     const double *restrict bt,
-                     const double *restrict bias, double *restrict ci)
+/* How the fused kernels round (sim/lanes.h):
+ *   LANES_NORMAL  nfi_lanes_round, flagging every result outside the
+ *                 format's normal range but zero (formats without
+ *                 subnormals, or where nfi_lanes_sub does not apply);
+ *   LANES_SUB     products by nfi_lanes_round_sub, sums by
+ *                 nfi_lanes_round_grid (subnormal results need no flag),
+ *                 flagging overflow, infinities and NaN only;
+ *   LANES_BOUNDED the same roundings with no flag at all, where
+ *                 scan_bounds has shown that no result can overflow and
+ *                 the operands are finite;
+ *   LANES_NO_TINY as LANES_BOUNDED, and scan_bounds has also shown that
+ *                 no non-zero product lies below 2^emin: products are then
+ *                 exact values of the normal range or zeros, which
+ *                 nfi_lanes_round_grid rounds right with fewer
+ *                 operations;
+ *   LANES_NORMAL_NO_TINY  where the subnormal lanes do not apply (no
+ *                 subnormals, mostly) but scan_bounds rules out overflow
+ *                 and tiny products: products by nfi_lanes_round_grid
+ *                 unflagged (exact normal values or zeros), sums by it
+ *                 with only the flag of a non-zero sum below 2^emin
+ *                 (nfi_lanes_flag_below), which the engine rounds
+ *                 otherwise; a row without that flag had every rounding
+ *                 in the normal range (or exact zeros), so the bound's
+ *                 argument holds for it and nothing overflowed. */
+enum { LANES_NORMAL, LANES_SUB, LANES_BOUNDED, LANES_NO_TINY,
+       LANES_NORMAL_NO_TINY };
+
+static inline __attribute__((always_inline)) nfi_v4d
+round_product(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
+              nfi_v4d v, nfi_v4u *out)
 {
-    const nfi_lanes_rne c = *pc;
+    if (how == LANES_NORMAL)
+        return nfi_lanes_round(cr, v, out);
+    if (how == LANES_NO_TINY || how == LANES_NORMAL_NO_TINY)
+        return nfi_lanes_round_grid(cr, v);
+    if (how == LANES_SUB)
+        nfi_lanes_flag_over(cs, v, out);
+    return nfi_lanes_round_sub(cs, v);
+}
+
+static inline __attribute__((always_inline)) nfi_v4d
+round_sum(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
+          nfi_v4d v, nfi_v4u *out)
+{
+    if (how == LANES_NORMAL)
+        return nfi_lanes_round(cr, v, out);
+    if (how == LANES_NORMAL_NO_TINY)
+        nfi_lanes_flag_below(cr, v, out);
+    if (how == LANES_SUB)
+        nfi_lanes_flag_over(cs, v, out);
+    return nfi_lanes_round_grid(cr, v);
+}
+
+/* RNE with p <= 25, fused, `rows` (1 to ROWS) rows of c at once: the rows
+ * share the loads of bt and give 2 * rows independent chains of sums.
+ * Row r reads a[r * a_row + t * ak] and writes c[r * n + j].  Returns
+ * whether a lane was flagged: the caller then recomputes the rows with
+ * the general array operations. */
+#define ROWS 4
+static inline __attribute__((always_inline)) int
+rows_plain_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
+                int rows, size_t n, size_t w, size_t k,
+                const double *restrict a, ptrdiff_t a_row, ptrdiff_t ak,
+                const double *restrict bt, const double *restrict bias,
+                double *restrict c)
+{
+    const nfi_lanes_rne cr = *pc;
+    const nfi_lanes_sub cs = *ps;
     nfi_v4u out = {0, 0, 0, 0};
+#define RP(v) round_product(&cr, &cs, how, (v), &out)
+#define RS(v) round_sum(&cr, &cs, how, (v), &out)
     for (size_t j0 = 0; j0 < w; j0 += 8) {
-        nfi_v4d x = nfi_splat4(ai[0]);
-        nfi_v4d s0 = nfi_lanes_round(&c, x * nfi_load4(bt + j0), &out);
-        nfi_v4d s1 = nfi_lanes_round(&c, x * nfi_load4(bt + j0 + 4), &out);
+        nfi_v4d s0[ROWS], s1[ROWS];
+        nfi_v4d b0 = nfi_load4(bt + j0), b1 = nfi_load4(bt + j0 + 4);
+        for (int r = 0; r < rows; r++) {
+            nfi_v4d x = nfi_splat4(a[r * a_row]);
+            s0[r] = RP(x * b0);
+            s1[r] = RP(x * b1);
+        }
         for (size_t t = 1; t < k; t++) {
             const double *row = bt + t * w + j0;
-            x = nfi_splat4(ai[(ptrdiff_t)t * ak]);
-            nfi_v4d p0 = nfi_lanes_round(&c, x * nfi_load4(row), &out);
-            nfi_v4d p1 = nfi_lanes_round(&c, x * nfi_load4(row + 4), &out);
-            s0 = nfi_lanes_round(&c, s0 + p0, &out);
-            s1 = nfi_lanes_round(&c, s1 + p1, &out);
+            b0 = nfi_load4(row);
+            b1 = nfi_load4(row + 4);
+            for (int r = 0; r < rows; r++) {
+                nfi_v4d x = nfi_splat4(a[r * a_row + (ptrdiff_t)t * ak]);
+                nfi_v4d p0 = RP(x * b0), p1 = RP(x * b1);
+                s0[r] = RS(s0[r] + p0);
+                s1[r] = RS(s1[r] + p1);
+            }
         }
         if (bias != NULL) {
-            s0 = nfi_lanes_round(&c, s0 + nfi_load4(bias + j0), &out);
-            s1 = nfi_lanes_round(&c, s1 + nfi_load4(bias + j0 + 4), &out);
+            b0 = nfi_load4(bias + j0);
+            b1 = nfi_load4(bias + j0 + 4);
+            for (int r = 0; r < rows; r++) {
+                s0[r] = RS(s0[r] + b0);
+                s1[r] = RS(s1[r] + b1);
+            }
         }
-        double s[8];
-        nfi_store4(s, s0);
-        nfi_store4(s + 4, s1);
-        for (size_t j = 0; j < 8 && j0 + j < n; j++)
-            ci[j0 + j] = s[j];
+        for (int r = 0; r < rows; r++) {
+            double s[8];
+            nfi_store4(s, s0[r]);
+            nfi_store4(s + 4, s1[r]);
+            for (size_t j = 0; j < 8 && j0 + j < n; j++)
+                c[(size_t)r * n + j0 + j] = s[j];
+        }
     }
+#undef RP
+#undef RS
     return nfi_lanes_any(out);
 }
+
+/* The instances, by rounding and row count. */
+#define ROWS_PLAIN(name, how, rows)                                         \
+    NFI_FMA_CLONES                                                          \
+    static int name(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,       \
+                    size_t n, size_t w, size_t k, const double *a,          \
+                    ptrdiff_t a_row, ptrdiff_t ak, const double *bt,        \
+                    const double *bias, double *c)                          \
+    {                                                                       \
+        return rows_plain_body(pc, ps, how, rows, n, w, k, a, a_row, ak,    \
+                               bt, bias, c);                                \
+    }
+ROWS_PLAIN(rows1_normal, LANES_NORMAL, 1)
+ROWS_PLAIN(rows2_normal, LANES_NORMAL, 2)
+ROWS_PLAIN(rows3_normal, LANES_NORMAL, 3)
+ROWS_PLAIN(rows4_normal, LANES_NORMAL, 4)
+ROWS_PLAIN(rows1_sub, LANES_SUB, 1)
+ROWS_PLAIN(rows2_sub, LANES_SUB, 2)
+ROWS_PLAIN(rows3_sub, LANES_SUB, 3)
+ROWS_PLAIN(rows4_sub, LANES_SUB, 4)
+ROWS_PLAIN(rows1_bounded, LANES_BOUNDED, 1)
+ROWS_PLAIN(rows2_bounded, LANES_BOUNDED, 2)
+ROWS_PLAIN(rows3_bounded, LANES_BOUNDED, 3)
+ROWS_PLAIN(rows4_bounded, LANES_BOUNDED, 4)
+ROWS_PLAIN(rows1_no_tiny, LANES_NO_TINY, 1)
+ROWS_PLAIN(rows2_no_tiny, LANES_NO_TINY, 2)
+ROWS_PLAIN(rows3_no_tiny, LANES_NO_TINY, 3)
+ROWS_PLAIN(rows4_no_tiny, LANES_NO_TINY, 4)
+ROWS_PLAIN(rows1_normal_no_tiny, LANES_NORMAL_NO_TINY, 1)
+ROWS_PLAIN(rows2_normal_no_tiny, LANES_NORMAL_NO_TINY, 2)
+ROWS_PLAIN(rows3_normal_no_tiny, LANES_NORMAL_NO_TINY, 3)
+ROWS_PLAIN(rows4_normal_no_tiny, LANES_NORMAL_NO_TINY, 4)
+#undef ROWS_PLAIN
+
+static inline uint64_t magnitude_bits(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b & 0x7fffffffffffffffULL;
+}
+
+static inline double double_of(uint64_t b)
+{
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* Which unflagged rounding of the fused kernel is safe for a (m x k at
+ * a[i * a_row + t * ak]), the packed bt (k x w) and the packed bias (w,
+ * or NULL): LANES_NO_TINY, LANES_BOUNDED, or LANES_SUB when neither
+ * (the caller maps these for formats the subnormal lanes do not serve).
+ *
+ * No overflow.  With A, B, C the largest magnitudes of a, b and the
+ * bias, every product is at most A B before rounding, and RNE to p bits
+ * moves a magnitude x to at most (1 + u) x + q / 2 (u = 2^-p, q =
+ * 2^(emin - p + 1) the quantum; 2^emin without subnormals, where a
+ * magnitude below 2^emin goes to 0 or 2^emin), so by induction over the
+ * sequential sum
+ * every value rounded (a product, a partial sum plus a product, the sum
+ * plus the bias) is at most (1 + u)^(k + 1) (k A B + C + (k + 1) q).
+ * (1 + u)^(k + 1) <= exp((k + 1) u) <= 2^ceil(1.5 (k + 1) u) since
+ * 1.5 > log2(e); those figures are exact in binary64, and a factor 4
+ * covers the roundings of the bound's own binary64 evaluation (each
+ * relative 2^-53, a handful).  When the bound is at most the largest
+ * finite value, no lane exceeds `above`; finite operands make no NaN (no
+ * 0 * inf, no inf - inf).
+ *
+ * No tiny product.  With a and b the smallest non-zero magnitudes of
+ * a and b, every non-zero product is at least a b, computed exactly in
+ * binary64 (products never underflow there, a kernel requirement); when
+ * a b >= 2^emin, no product is tiny. */
+NFI_FMA_CLONES
+static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
+                       const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+                       const double *bt, const double *bias)
+{
+    /* Magnitudes by their bit patterns (a NaN's are above every
+     * number's), so that the loops have no branch; the smallest non-zero
+     * ones as the smallest of the patterns less one (zero wraps to the
+     * top). */
+    uint64_t top_a = 0, top_b = 0, top_c = 0, low_a = UINT64_MAX;
+    uint64_t low_b = UINT64_MAX;
+    for (size_t i = 0; i < m; i++) {
+        const double *ai = a + (ptrdiff_t)i * a_row;
+        if (ak == 1) { /* contiguous: the loop vectorises */
+            for (size_t t = 0; t < k; t++) {
+                uint64_t v = magnitude_bits(ai[t]);
+                top_a = v > top_a ? v : top_a;
+                low_a = v - 1 < low_a ? v - 1 : low_a;
+            }
+            continue;
+        }
+        for (size_t t = 0; t < k; t++) {
+            uint64_t v = magnitude_bits(ai[(ptrdiff_t)t * ak]);
+            top_a = v > top_a ? v : top_a;
+            low_a = v - 1 < low_a ? v - 1 : low_a;
+        }
+    }
+    for (size_t t = 0; t < k * w; t++) {
+        uint64_t v = magnitude_bits(bt[t]);
+        top_b = v > top_b ? v : top_b;
+        low_b = v - 1 < low_b ? v - 1 : low_b;
+    }
+    for (size_t j = 0; bias != NULL && j < w; j++) {
+        uint64_t v = magnitude_bits(bias[j]);
+        top_c = v > top_c ? v : top_c;
+    }
+    double big_a = double_of(top_a), big_b = double_of(top_b);
+    double big_c = double_of(top_c);
+    if (!(big_a <= DBL_MAX && big_b <= DBL_MAX && big_c <= DBL_MAX))
+        return LANES_SUB; /* an infinity or a NaN */
+    /* q: the largest absolute error of a rounding below 2^emin is q / 2
+     * (without subnormals, up to 2^emin / 2). */
+    double u = ldexp(1.0, -f->p);
+    double q = ldexp(1.0, f->format.subnormals ? f->emin - f->p + 1
+                                               : f->emin);
+    double x = ((double)k + 1.0) * u;
+    if (x > 512.0)
+        return LANES_SUB;
+    double grow = ldexp(1.0, (int)ceil(1.5 * x));
+    double bound = ((double)k * big_a * big_b + big_c +
+                    ((double)k + 1.0) * q) * grow * 4.0;
+    if (!(bound <= f->max_finite))
+        return LANES_SUB;
+    /* All zero: low + 1 wraps to 0, and then no product is tiny either
+     * (the bit patterns of zero times anything stay zero). */
+    double small_a = double_of(low_a + 1), small_b = double_of(low_b + 1);
+    bool no_tiny = low_a == UINT64_MAX || low_b == UINT64_MAX ||
+                   small_a * small_b >= ldexp(1.0, f->emin);
+    return no_tiny ? LANES_NO_TINY : LANES_BOUNDED;
+}
+
+typedef int (*rows_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
+                           size_t, size_t, size_t, const double *,
+                           ptrdiff_t, ptrdiff_t, const double *,
+                           const double *, double *);
 
 /* The fast engine's array operations; spread holds n copies of the
  * current a[i][t], prod the rounded products. */
@@ -243,11 +458,28 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
         } else if (kind == KERNEL_PLAIN) {
             const nfi_fast *f = &acc->fast;
             nfi_lanes_rne pc = nfi_lanes_rne_of(f);
-            for (size_t i = 0; i < m; i++) {
+            nfi_lanes_sub ps = nfi_lanes_sub_of(f);
+            static const rows_kernel kernels[5][ROWS] = {
+                {rows1_normal, rows2_normal, rows3_normal, rows4_normal},
+                {rows1_sub, rows2_sub, rows3_sub, rows4_sub},
+                {rows1_bounded, rows2_bounded, rows3_bounded,
+                 rows4_bounded},
+                {rows1_no_tiny, rows2_no_tiny, rows3_no_tiny,
+                 rows4_no_tiny},
+                {rows1_normal_no_tiny, rows2_normal_no_tiny,
+                 rows3_normal_no_tiny, rows4_normal_no_tiny}};
+            int how = scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
+            if (!nfi_lanes_sub_applies(f))
+                how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY
+                                           : LANES_NORMAL;
+            for (size_t i = 0; i < m; i += ROWS) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
-                if (row_plain(&pc, n, w, k, ai, a_k, pb, pbs, c + i * n))
-                    rows_arrays(&acc->fast, 1, n, w, k, ai, 0, a_k, pb, pbs,
-                                sums, prod, spread, c + i * n);
+                double *ci = c + i * n;
+                size_t rows = m - i < ROWS ? m - i : ROWS;
+                if (kernels[how][rows - 1](&pc, &ps, n, w, k, ai, a_row,
+                                           a_k, pb, pbs, ci))
+                    rows_arrays(&acc->fast, rows, n, w, k, ai, a_row, a_k,
+                                pb, pbs, sums, prod, spread, ci);
             }
         } else if (kind == KERNEL_WIDE) {
             bool checked = !nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row,
@@ -273,6 +505,79 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
     free(block);
     for (size_t i = 0; i < m; i++)
         cast_row(acc, out, n, c + i * n);
+    return 1;
+}
+
+/* Sequential sums of rows, fused (sim/lanes.h: sums of format values
+ * rounded by nfi_lanes_round_grid, overflow flagged): out[j] = row 0 +
+ * row 1 + ... for `vecs` * 4 columns from j, row t at x + row(t) * stride
+ * (row(t) = idx[t], or t when idx is NULL).  Returns whether a lane was
+ * flagged. */
+static inline __attribute__((always_inline)) int
+rows_sum_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int vecs,
+              size_t count, const double *restrict x, size_t stride,
+              const size_t *idx, size_t j, double *restrict out)
+{
+    const nfi_lanes_rne cr = *pc;
+    const nfi_lanes_sub cs = *ps;
+    nfi_v4u flag = {0, 0, 0, 0};
+    nfi_v4d s[4];
+    const double *row = x + (idx ? idx[0] : 0) * stride + j;
+    for (int v = 0; v < vecs; v++)
+        s[v] = nfi_load4(row + 4 * v);
+    for (size_t t = 1; t < count; t++) {
+        row = x + (idx ? idx[t] : t) * stride + j;
+        for (int v = 0; v < vecs; v++) {
+            nfi_v4d sum = s[v] + nfi_load4(row + 4 * v);
+            nfi_lanes_flag_over(&cs, sum, &flag);
+            s[v] = nfi_lanes_round_grid(&cr, sum);
+        }
+    }
+    for (int v = 0; v < vecs; v++)
+        nfi_store4(out + j + 4 * v, s[v]);
+    return nfi_lanes_any(flag);
+}
+
+NFI_FMA_CLONES
+static void rows_sum_lanes(nfi_fast *f, size_t count, const double *x,
+                           size_t stride, const size_t *idx, size_t n,
+                           double *out)
+{
+    nfi_lanes_rne pc = nfi_lanes_rne_of(f);
+    nfi_lanes_sub ps = nfi_lanes_sub_of(f);
+    size_t j = 0;
+    for (; j < n; ) {
+        size_t width = n - j >= 16 ? 16 : n - j >= 4 ? 4 : 1;
+        int flagged = 0;
+        if (width == 16)
+            flagged = rows_sum_body(&pc, &ps, 4, count, x, stride, idx, j,
+                                    out);
+        else if (width == 4)
+            flagged = rows_sum_body(&pc, &ps, 1, count, x, stride, idx, j,
+                                    out);
+        if (flagged || width == 1) {
+            /* The engine's array additions, row after row, as the loops
+             * this replaces call them (so that even the sign of a NaN
+             * made from two NaN operands, which depends on how the
+             * compiled code orders them, stays as it was). */
+            memcpy(out + j, x + (idx ? idx[0] : 0) * stride + j,
+                   width * sizeof *out);
+            for (size_t t = 1; t < count; t++)
+                nfi_fast_add_array(f, width, out + j, out + j,
+                                   x + (idx ? idx[t] : t) * stride + j);
+        }
+        j += width;
+    }
+}
+
+int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
+                      size_t stride, const size_t *idx, size_t n,
+                      double *out)
+{
+    if (acc->reference || count == 0 || acc->fast.mode != NFI_ROUND_RNE ||
+        !nfi_lanes_sub_applies(&acc->fast))
+        return 0;
+    rows_sum_lanes(&acc->fast, count, x, stride, idx, n, out);
     return 1;
 }
 
@@ -319,6 +624,8 @@ int nfi_column_sums_fast(nfi_arith *acc, nfi_arith *out,
         free(s);
     } else if (kind == KERNEL_BINARY64) {
         column_sums_binary64(rows, cols, x, sums);
+    } else if (kind == KERNEL_PLAIN && nfi_lanes_sub_applies(&acc->fast)) {
+        rows_sum_lanes(&acc->fast, rows, x, cols, NULL, cols, sums);
     } else if (kind != KERNEL_WIDE ||
                nfi_column_sums_wide(&acc->fast, rows, cols, x, sums)) {
         for (size_t j = 0; j < cols; j++)

@@ -14,10 +14,13 @@
  *   - IEEE binary32 or binary64 hardware arithmetic, when the format and
  *     mode are those (nfi_fast.native_width; the build turns contraction
  *     off, so a * b + c is two roundings, and leaves subnormals on);
- *   - for RNE with p <= 25, binary64 arithmetic rounded to p bits on
- *     the bit pattern, the fast engine's own route for those formats, in
- *     a fused loop that flags any result outside the format's normal
- *     range; a flagged row is recomputed with
+ *   - for RNE with p <= 25, binary64 arithmetic rounded to p bits, the
+ *     fast engine's own route for those formats, in a fused loop
+ *     (sim/lanes.h): for formats with subnormals the lanes round
+ *     subnormal results too and flag only overflow, infinities and NaN
+ *     (nothing at all when an a-priori bound on the operands rules them
+ *     out), otherwise they flag any result outside the normal range; a
+ *     flagged row is recomputed with
  *   - nfi_fast_mul_array and nfi_fast_add_array, which are bit-identical
  *     to the scalar operations (tests/test_random checks the arrays).
  * The slow twin is the element-by-element loop of nfi_matmul itself
@@ -50,5 +53,16 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
 int nfi_column_sums_fast(nfi_arith *acc, nfi_arith *out,
                          const nfi_reduction *order, size_t rows,
                          size_t cols, const double *x, double *sums);
+
+/* out[j] = x[r0][j] + x[r1][j] + ... for j < n: the sequential sum of
+ * `count` >= 1 rows of x, row t at x + r_t * stride with r_t = idx[t]
+ * (r_t = t when idx is NULL), each addition rounded by acc as
+ * nfi_fast_add does, for values of acc's format.  The fused lanes of
+ * nfi_column_sums_fast; returns 1 when it computed out, 0 when it
+ * declines (out untouched): the reference engine, another mode, or a
+ * format the subnormal lanes do not serve (nfi_lanes_sub_applies). */
+int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
+                      size_t stride, const size_t *idx, size_t n,
+                      double *out);
 
 #endif

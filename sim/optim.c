@@ -135,6 +135,74 @@ static void adam_element(nfi_arith *o, nfi_arith *pa,
     p[i] = nfi_arith_sub(pa, p[i], nfi_arith_cast(pa, of, u));
 }
 
+/* Whether adam_lanes_sub applies to the format of f: the subnormal lanes
+ * of sim/lanes.h apply (plain RNE, p <= 25, subnormals, products never
+ * tiny), and every quotient of two non-zero values of the format lies in
+ * [2^-900, 2^900], where the fast engine divides by its plain route:
+ * the largest value over the smallest non-zero one is below
+ * 2^(emax + 1 - (emin - p + 1)). */
+static bool adam_sub_applies(const nfi_fast *f)
+{
+    return nfi_lanes_sub_applies(f) &&
+           f->format.emax - f->format.emin + f->p <= 880;
+}
+
+/* adam_lanes for a format with subnormals (adam_sub_applies), which
+ * rounds subnormal results in the lanes (sim/lanes.h): the products of
+ * two format values (exact in binary64) by nfi_lanes_round_sub, the sums
+ * of two (exact below 2^emin) by nfi_lanes_round_grid, and the quotients
+ * and the square root by nfi_lanes_round_sub of the binary64 result:
+ * that is the fast engine's plain route for them, round_rne of the
+ * binary64 quotient or root, by bits in the normal range and by a magic
+ * constant below it, which nfi_lanes_round_sub reproduces for any
+ * binary64 value; quotients of non-zero values stay inside [2^-900,
+ * 2^900] (adam_sub_applies) where the engine takes that route, a zero
+ * dividend gives the zero quotient itself there too, and a zero or
+ * infinite divisor, like any overflow, infinity or NaN, is flagged
+ * (nfi_lanes_flag_over on every value rounded) and left to
+ * adam_element with its block. */
+NFI_FMA_CLONES
+static size_t adam_lanes_sub(nfi_arith *o, nfi_arith *pa,
+                             const nfi_format *grads, const adam_consts *k,
+                             nfi_optim_state *s, double *p, const double *g)
+{
+    const nfi_fast *f = &o->fast;
+    const nfi_lanes_rne cr = nfi_lanes_rne_of(f);
+    const nfi_lanes_sub cs = nfi_lanes_sub_of(f);
+    const nfi_v4d b1 = nfi_splat4(k->b1), b2 = nfi_splat4(k->b2);
+    const nfi_v4d c1 = nfi_splat4(k->c1), c2 = nfi_splat4(k->c2);
+    const nfi_v4d step = nfi_splat4(k->step), root = nfi_splat4(k->root);
+    const nfi_v4d eps = nfi_splat4(k->eps);
+    size_t n = s->n / 4 * 4;
+    for (size_t i = 0; i < n; i += 4) {
+        nfi_v4u out = {0, 0, 0, 0};
+#define RX(x) (nfi_lanes_flag_over(&cs, (x), &out), \
+               nfi_lanes_round_sub(&cs, (x)))
+#define RS(x) (nfi_lanes_flag_over(&cs, (x), &out), \
+               nfi_lanes_round_grid(&cr, (x)))
+        nfi_v4d d = nfi_load4(g + i);
+        nfi_v4d m = RS(RX(b1 * nfi_load4(s->m + i)) + RX(c1 * d));
+        nfi_v4d v = RS(RX(b2 * nfi_load4(s->v + i)) + RX(c2 * RX(d * d)));
+        nfi_v4d denom;
+        for (int l = 0; l < 4; l++)
+            denom[l] = sqrt(v[l]);
+        denom = RS(RX(RX(denom) / root) + eps);
+        nfi_v4d u = RX(step * RX(m / denom));
+        nfi_v4d q = RS(nfi_load4(p + i) - u);
+#undef RX
+#undef RS
+        if (nfi_lanes_any(out)) {
+            for (size_t j = i; j < i + 4; j++)
+                adam_element(o, pa, grads, k, s, p, g, j);
+            continue;
+        }
+        nfi_store4(s->m + i, m);
+        nfi_store4(s->v + i, v);
+        nfi_store4(p + i, q);
+    }
+    return n;
+}
+
 /* Adam without weight decay on four elements at a time (sim/lanes.h):
  * the operations of adam_element in the same order, each formed in
  * binary64 and rounded to p bits by nfi_lanes_round (RNE, p <= 25: the
@@ -178,6 +246,8 @@ static size_t adam_lanes(nfi_arith *o, nfi_arith *pa,
         }
         return s->n;
     }
+    if (!native64 && adam_sub_applies(f))
+        return adam_lanes_sub(o, pa, grads, k, s, p, g);
     const nfi_lanes_rne c = nfi_lanes_rne_of(f);
     const nfi_v4d b1 = nfi_splat4(k->b1), b2 = nfi_splat4(k->b2);
     const nfi_v4d c1 = nfi_splat4(k->c1), c2 = nfi_splat4(k->c2);

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cpu.h"
+#include "lanes.h"
+
 static const char *const scheme_names[] = {"logsoftmax", "lse", "softmax"};
 
 int nfi_ce_scheme_parse(const char *name, nfi_ce_scheme *out,
@@ -41,6 +44,65 @@ static void exp_all(nfi_arith *a, size_t k, double *out, const double *x)
         out[j] = nfi_arith_exp(a, x[j]);
 }
 
+/* RNE with p <= 25 and subnormals (sim/lanes.h), four at a time: op 0
+ * out[j] = x[j] * y0, op 1 out[j] = x[j] - y[j] (y NULL: x[j] - y0).
+ * Products of two format values by nfi_lanes_round_sub, differences by
+ * nfi_lanes_round_grid (both exact below 2^emin); from a block with an
+ * overflow, an infinity or a NaN on, and for the tail, the handle's
+ * scalar operations themselves (the very calls of the loops they
+ * replace, so that even the sign of a NaN made from two NaN operands,
+ * which depends on how the compiled code orders them, stays as it was).
+ * The lanes' own results are finite, hence unique. */
+NFI_FMA_CLONES
+static void lanes_op(nfi_arith *a, int op, size_t k, double *out,
+                     const double *x, const double *y, double y0)
+{
+    nfi_fast *f = &a->fast;
+    const nfi_lanes_rne cr = nfi_lanes_rne_of(f);
+    const nfi_lanes_sub cs = nfi_lanes_sub_of(f);
+    const nfi_v4d c = nfi_splat4(y0);
+    size_t j = 0;
+    for (; j + 4 <= k; j += 4) {
+        nfi_v4d v = nfi_load4(x + j);
+        v = op == 0 ? v * c : v - (y != NULL ? nfi_load4(y + j) : c);
+        nfi_v4u flag = {0, 0, 0, 0};
+        nfi_lanes_flag_over(&cs, v, &flag);
+        v = op == 0 ? nfi_lanes_round_sub(&cs, v)
+                    : nfi_lanes_round_grid(&cr, v);
+        if (nfi_lanes_any(flag))
+            break;
+        nfi_store4(out + j, v);
+    }
+    for (; j < k; j++)
+        out[j] = op == 0 ? nfi_arith_mul(a, x[j], y0)
+                         : nfi_arith_sub(a, x[j], y != NULL ? y[j] : y0);
+}
+
+/* out[j] = x[j] - y[j] (y NULL: - y0 for every j) and out[j] = x[j] *
+ * y0, for j < k, rounded by the handle: in the lanes above where they
+ * apply, else by the scalar operations.  out may alias x. */
+static void sub_all(nfi_arith *a, size_t k, double *out, const double *x,
+                    const double *y, double y0)
+{
+    if (!a->reference && nfi_lanes_sub_applies(&a->fast)) {
+        lanes_op(a, 1, k, out, x, y, y0);
+        return;
+    }
+    for (size_t j = 0; j < k; j++)
+        out[j] = nfi_arith_sub(a, x[j], y != NULL ? y[j] : y0);
+}
+
+static void mul_all(nfi_arith *a, size_t k, double *out, const double *x,
+                    double y0)
+{
+    if (!a->reference && nfi_lanes_sub_applies(&a->fast)) {
+        lanes_op(a, 0, k, out, x, NULL, y0);
+        return;
+    }
+    for (size_t j = 0; j < k; j++)
+        out[j] = nfi_arith_mul(a, x[j], y0);
+}
+
 static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
                        const nfi_reduction *order, size_t k, const double *z,
                        size_t y, size_t n, double *grad, nfi_ce_sample *out,
@@ -59,8 +121,7 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
     double m = z[0];
     for (size_t j = 1; j < k; j++)
         m = nfi_fast_max(m, z[j]);
-    for (size_t j = 0; j < k; j++)
-        d[j] = nfi_arith_sub(a, z[j], m);
+    sub_all(a, k, d, z, NULL, m);
     exp_all(a, k, e, d);
     double s = nfi_reduce_sum(a, order, k, e, 1);
     double n_f = nfi_arith_round(a, (double)n);
@@ -72,16 +133,30 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
     case NFI_CE_LOGSOFTMAX: {
         double l = nfi_arith_log(a, s);
         double *outv = e; /* e is no longer needed */
-        for (size_t j = 0; j < k; j++)
-            outv[j] = nfi_arith_sub(a, d[j], l);
+        sub_all(a, k, outv, d, NULL, l);
         loss = -outv[y];
         double g_y = nfi_arith_div(a, -1.0, n_f);
         exp_all(a, k, grad, outv);
-        for (size_t j = 0; j < k; j++) {
-            double u = nfi_arith_mul(a, grad[j], g_y);
-            d[j] = grad[j]; /* keep the probability for the mass */
-            grad[j] = nfi_arith_sub(a, j == y ? g_y : 0.0, u);
+        if (a->reference || !nfi_lanes_sub_applies(&a->fast)) {
+            /* The twin, and formats without the lanes (stochastic
+             * rounding's indices follow this order: a product, then a
+             * difference, per j). */
+            for (size_t j = 0; j < k; j++) {
+                double u = nfi_arith_mul(a, grad[j], g_y);
+                d[j] = grad[j]; /* keep the probability for the mass */
+                grad[j] = nfi_arith_sub(a, j == y ? g_y : 0.0, u);
+            }
+            break;
         }
+        /* The same operations in the lanes (RNE: the order does not
+         * matter): d keeps the probabilities for the mass, outv
+         * takes the products u[j] = p[j] g_y, then grad[j] = [j = y] g_y
+         * - u[j]. */
+        memcpy(d, grad, k * sizeof *d);
+        mul_all(a, k, outv, grad, g_y);
+        for (size_t j = 0; j < k; j++)
+            grad[j] = j == y ? g_y : 0.0;
+        sub_all(a, k, grad, grad, outv, 0.0);
         break;
     }
     case NFI_CE_LSE: {

@@ -32,12 +32,36 @@ static uint64_t next_random(void)
     return rng_state;
 }
 
+/* Operand regimes: MIXED as below; MODERATE: no huge value, so that the
+ * fused kernel's overflow bound holds (its unflagged instance); TINY:
+ * every operand near 2^emin, so that most products and many sums land
+ * among the subnormals (or round to zeros of either sign); NO_TINY:
+ * moderate values and zeros only, no product below 2^emin (the instance
+ * that rounds products by bits); NEAR_MIN: +-1 and +-1.5 times
+ * 2^ceil(emin / 2), so that products are at least 2^emin (no tiny
+ * product) but sums cancel to non-zero values below 2^emin (subnormal,
+ * or flagged when the format has no subnormals). */
+enum { MIXED, MODERATE, TINY, NO_TINY, NEAR_MIN };
+static int regime = MIXED;
+
 /* A value of acc's format: mostly moderate, sometimes zero, huge, tiny
  * or (when `special`) infinite or NaN. */
 static double random_value(nfi_arith *round, bool special)
 {
     uint64_t r = next_random();
     double u = (double)(r >> 11) * 0x1p-53 - 0.5;
+    if (regime == TINY)
+        return nfi_arith_round(round, u * ldexp(1.0, round->fast.emin / 2 +
+                                                     (int)(r % 5)));
+    if (regime == MODERATE && r % 37 == 2)
+        return nfi_arith_round(round, u * 1e3);
+    if (regime == NEAR_MIN) {
+        int half = -((-round->fast.emin) / 2); /* ceil(emin / 2) */
+        double m = (r >> 8) % 2 ? 1.5 : 1.0;
+        return ldexp(r % 2 ? -m : m, half);
+    }
+    if (regime == NO_TINY && (r % 37 == 2 || r % 37 == 3))
+        return r % 2 ? 0.5 : -0.0;
     switch (r % 37) {
     case 0: return 0.0;
     case 1: return -0.0;
@@ -92,11 +116,12 @@ static void compare(const char *what, const char *label, const double *want,
     }
 }
 
-static void run_case(const char *acc_spec, const char *out_spec,
-                     nfi_round mode, const char *order_text, size_t k,
-                     bool transposed, bool with_bias, bool special)
+static void run_case_m(const char *acc_spec, const char *out_spec,
+                       nfi_round mode, const char *order_text, size_t M,
+                       size_t k, bool transposed, bool with_bias,
+                       bool special)
 {
-    enum { M = 7, N = 11 };
+    enum { MAX_M = 9, N = 11 };
     nfi_arith acc, out, acc_ref, out_ref, acc_el, out_el, rne;
     nfi_reduction order;
     nfi_error err;
@@ -110,13 +135,14 @@ static void run_case(const char *acc_spec, const char *out_spec,
         !init_handle(&rne, acc_spec, NFI_ROUND_RNE, false))
         return;
     char label[200];
-    snprintf(label, sizeof label, "acc %s out %s %s %s k=%zu%s%s%s",
-             acc_spec, out_spec, nfi_round_name(mode), order_text, k,
+    snprintf(label, sizeof label, "acc %s out %s %s %s m=%zu k=%zu%s%s%s "
+             "regime %d", acc_spec, out_spec, nfi_round_name(mode),
+             order_text, M, k,
              transposed ? " transposed" : "", with_bias ? " bias" : "",
-             special ? " special" : "");
+             special ? " special" : "", regime);
 
     double *a = malloc(M * k * sizeof *a), *b = malloc(N * k * sizeof *b);
-    double bias[N], want[M * N], twin[M * N], got[M * N];
+    double bias[N], want[MAX_M * N], twin[MAX_M * N], got[MAX_M * N];
     for (size_t i = 0; i < M * k; i++)
         a[i] = random_value(&rne, special);
     for (size_t i = 0; i < N * k; i++)
@@ -143,7 +169,7 @@ static void run_case(const char *acc_spec, const char *out_spec,
 
     /* Column sums of a (k rows, M columns, row-major as stored when
      * transposed). */
-    double sums[M], sums_ref[M], sums_el[M];
+    double sums[MAX_M], sums_ref[MAX_M], sums_el[MAX_M];
     nfi_column_sums(&acc, &out, &order, k, M, a, sums);
     nfi_column_sums(&acc_ref, &out_ref, &order, k, M, a, sums_ref);
     for (size_t j = 0; j < M; j++)
@@ -154,6 +180,43 @@ static void run_case(const char *acc_spec, const char *out_spec,
     compare("column sums vs mpfr twin", label, sums_ref, sums, M);
     free(a);
     free(b);
+}
+
+/* Column sums of a (rows x cols) matrix, cols up to 40 (the fused sums
+ * take 16, 4 and 1 columns at a time), against the definition and the
+ * MPFR twin. */
+static void run_column_sums(const char *spec, size_t rows, size_t cols)
+{
+    nfi_arith acc, ref, el;
+    nfi_reduction order;
+    nfi_error err;
+    if (nfi_reduction_parse("sequential", &order, &err) != 0 ||
+        !init_handle(&acc, spec, NFI_ROUND_RNE, false) ||
+        !init_handle(&ref, spec, NFI_ROUND_RNE, true) ||
+        !init_handle(&el, spec, NFI_ROUND_RNE, false))
+        return;
+    char label[160];
+    snprintf(label, sizeof label, "%s rows %zu cols %zu regime %d", spec,
+             rows, cols, regime);
+    double *x = malloc(rows * cols * sizeof *x);
+    double got[40], twin[40], want[40];
+    for (size_t i = 0; i < rows * cols; i++)
+        x[i] = random_value(&acc, regime == MIXED);
+    nfi_column_sums(&acc, &acc, &order, rows, cols, x, got);
+    nfi_column_sums(&ref, &ref, &order, rows, cols, x, twin);
+    for (size_t j = 0; j < cols; j++)
+        want[j] = nfi_reduce_sum(&el, &order, rows, x + j, (ptrdiff_t)cols);
+    compare("column sums vs definition", label, want, got, cols);
+    compare("column sums vs mpfr twin", label, twin, got, cols);
+    free(x);
+}
+
+static void run_case(const char *acc_spec, const char *out_spec,
+                     nfi_round mode, const char *order_text, size_t k,
+                     bool transposed, bool with_bias, bool special)
+{
+    run_case_m(acc_spec, out_spec, mode, order_text, 7, k, transposed,
+               with_bias, special);
 }
 
 int main(void)
@@ -189,5 +252,37 @@ int main(void)
     for (size_t p = 0; p < 4; p++)
         run_case(pairs[p][0], pairs[p][1], NFI_ROUND_RNE, "lanes:8", 40,
                  false, true, false);
+    /* The fused RNE p <= 25 kernels: p from 2 to 25, subnormals on (the
+     * lanes round them) and off (flagged), overflow to infinity and
+     * saturating; 1 to 9 rows (the kernels take up to four at a time);
+     * operands in the three regimes: MIXED overflows and meets
+     * infinities and NaN (flagged rows recomputed), MODERATE keeps the
+     * overflow bound (no flags at all), TINY gives subnormal results. */
+    static const char *const plain[] = {
+        "p=2,emin=-3,emax=4", "p=3,emin=-6,emax=5", "e4m3",
+        "p=5,emin=-14,emax=15,overflow=saturate",
+        "p=8,emin=-126,emax=127", "binary16",
+        "p=12,emin=-126,emax=127", "p=16,emin=-126,emax=127",
+        "p=20,emin=-126,emax=127", "p=20,emin=-126,emax=127,subnormals=off",
+        "p=23,emin=-60,emax=60", "p=25,emin=-126,emax=127",
+        "p=25,emin=-200,emax=900", "p=6,emin=-4,emax=5,subnormals=off",
+        "p=12,emin=-20,emax=20,subnormals=off",
+    };
+    static const size_t rows[] = {1, 2, 3, 4, 5, 9};
+    for (regime = MIXED; regime <= NEAR_MIN; regime++)
+        for (size_t p = 0; p < sizeof plain / sizeof *plain; p++)
+            for (size_t r = 0; r < sizeof rows / sizeof *rows; r++)
+                for (int variant = 0; variant < 8; variant++)
+                    run_case_m(plain[p], plain[p], NFI_ROUND_RNE,
+                               "sequential", rows[r],
+                               sizes[(r + (size_t)variant) % 6],
+                               variant & 1, variant & 2,
+                               regime == MIXED && (variant & 4));
+    static const size_t widths[] = {3, 16, 21, 37, 40};
+    for (regime = MIXED; regime <= NEAR_MIN; regime++)
+        for (size_t p = 0; p < sizeof plain / sizeof *plain; p++)
+            for (size_t c = 0; c < sizeof widths / sizeof *widths; c++)
+                for (size_t r = 1; r <= 33; r += 8)
+                    run_column_sums(plain[p], r, widths[c]);
     return harness_finish();
 }

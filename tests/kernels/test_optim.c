@@ -12,7 +12,10 @@
  *    203 elements (a tail of three) and 12 steps, with zeros, subnormal
  *    and huge values, infinities and NaNs among the gradients and
  *    parameters, and eps = 0 (so that a zero second moment divides by
- *    zero): the flagged blocks take the scalar route.
+ *    zero): the flagged blocks take the scalar route.  Later steps take
+ *    gradients near 2^emin, whose moments and updates are subnormal
+ *    (rounded in the lanes where the format has subnormals); p from 3 to
+ *    25.
  * 3. Adam's first step moves every parameter by about lr (m/sqrt(v) =
  *    sign(g) after bias correction).
  * 4. Hyperparameter checks, and policy parsing: role overrides whose
@@ -174,7 +177,9 @@ static void test_adam_lanes(void)
     enum { LEN = 203 };
     static const char *const formats[] = {
         "binary32", "bfloat16", "binary16", "p=20,emin=-126,emax=127",
-        "e5m2", "binary64", "p=11,emin=-6,emax=7"};
+        "e5m2", "binary64", "p=11,emin=-6,emax=7", "p=3,emin=-6,emax=5",
+        "p=25,emin=-126,emax=127", "p=16,emin=-30,emax=30",
+        "p=20,emin=-126,emax=127,subnormals=off"};
     static const nfi_optim_config adam[] = {
         {NFI_OPTIM_ADAM, 1e-2, 0.9, 0.999, 1e-8, 0, 0},
         {NFI_OPTIM_ADAMW, 0.5, 0.5, 0.75, 0, 0, 0}};
@@ -200,8 +205,11 @@ static void test_adam_lanes(void)
             int failures = 0;
             for (int t = 0; t < 12; t++) {
                 for (size_t i = 0; i < LEN; i++) {
+                    /* from step 7 on, most gradients near 2^emin: the
+                     * moments and updates go subnormal */
                     double x = ldexp(rng_unit(&g) - 0.5,
-                                     (int)rng_range(&g, -12, 1));
+                                     (int)rng_range(&g, -12, 1) +
+                                         (t >= 6 ? (int)o.fast.emin : 0));
                     switch (rng_range(&g, 0, 40)) {
                     case 0: x = 0.0; break;
                     case 1: x = -0.0; break;

@@ -39,7 +39,8 @@ static void test_twins(void)
 {
     static const char *const specs[] = {"binary32", "bfloat16", "binary16",
                                         "p=40,emin=-126,emax=127", "e4m3",
-                                        "binary64"};
+                                        "binary64", "p=20,emin=-126,emax=127",
+                                        "p=25,emin=-30,emax=30"};
     static const char *const orders[] = {"sequential", "pairwise",
                                          "lanes:8", "exact"};
     static const size_t ks[] = {2, 10, 23, 97};

@@ -12,7 +12,9 @@
  * infinity, a unit off for some samples and one off for all but one
  * (all of its zeros -0).  Weights in another format than the
  * accumulator's exercise the casts, and an output format with a narrow
- * range casts non-zero sums to zero. */
+ * range casts non-zero sums to zero.  The fused sums of RNE with p <= 25
+ * (sim/matmul_fast.h, nfi_rows_sum_fast) are reached with values scaled
+ * down to the subnormal range and up to overflow, for p from 3 to 25. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 
 #define ROWS 9
 #define WIDTH 8 /* two halves of 4, as one-hot(a) ++ one-hot(b) */
-#define UNITS 6
+#define UNITS 21 /* the fused sums take 16, 4, then 1 at a time */
 
 static uint64_t rng_state;
 
@@ -35,13 +37,15 @@ static uint64_t next_random(void)
     return rng_state;
 }
 
-/* A value in about [-4, 4), with zeros now and then. */
+static double value_scale = 1.0;
+
+/* A value in about [-4, 4) times value_scale, with zeros now and then. */
 static double random_value(void)
 {
     uint64_t r = next_random();
     if (r % 11 == 0)
         return r % 2 ? 0.0 : -0.0;
-    return ((double)(r >> 11) * 0x1p-53 - 0.5) * 8.0;
+    return ((double)(r >> 11) * 0x1p-53 - 0.5) * 8.0 * value_scale;
 }
 
 static void make_inputs(double *x)
@@ -192,5 +196,23 @@ int main(void)
                     for (int rep = 0; rep < 6; rep++)
                         run_case(pairs[p][0], pairs[p][1], modes[m],
                                  orders[o], ref, rep % 3 == 2);
+    static const char *const plain[] = {
+        "p=3,emin=-6,emax=5", "p=8,emin=-126,emax=127", "binary16",
+        "p=16,emin=-30,emax=30", "p=20,emin=-126,emax=127",
+        "p=25,emin=-126,emax=127", "p=20,emin=-126,emax=127,subnormals=off"};
+    for (size_t p = 0; p < sizeof plain / sizeof *plain; p++) {
+        nfi_format f = harness_format(plain[p]);
+        double scales[] = {1.0, ldexp(1.0, (int)f.emin - 1),
+                           ldexp(1.0, (int)f.emin + 2),
+                           ldexp(1.0, (int)f.emax - 2)};
+        for (size_t k = 0; k < sizeof scales / sizeof *scales; k++) {
+            value_scale = scales[k];
+            for (int ref = 0; ref < 2; ref++)
+                for (int rep = 0; rep < 6; rep++)
+                    run_case(plain[p], plain[p], NFI_ROUND_RNE,
+                             "sequential", ref, rep % 3 == 2);
+        }
+    }
+    value_scale = 1.0;
     return harness_finish();
 }
