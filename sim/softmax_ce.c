@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "softmax_wide.h"
+
 static const char *const scheme_names[] = {"logsoftmax", "lse", "softmax"};
 
 int nfi_ce_scheme_parse(const char *name, nfi_ce_scheme *out,
@@ -59,8 +61,9 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
     double m = z[0];
     for (size_t j = 1; j < k; j++)
         m = nfi_fast_max(m, z[j]);
-    for (size_t j = 0; j < k; j++)
-        d[j] = nfi_arith_sub(a, z[j], m);
+    if (!nfi_ce_wide_sub(a, k, d, z, m))
+        for (size_t j = 0; j < k; j++)
+            d[j] = nfi_arith_sub(a, z[j], m);
     exp_all(a, k, e, d);
     double s = nfi_reduce_sum(a, order, k, e, 1);
     double n_f = nfi_arith_round(a, (double)n);
@@ -72,12 +75,14 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
     case NFI_CE_LOGSOFTMAX: {
         double l = nfi_arith_log(a, s);
         double *outv = e; /* e is no longer needed */
-        for (size_t j = 0; j < k; j++)
-            outv[j] = nfi_arith_sub(a, d[j], l);
+        if (!nfi_ce_wide_sub(a, k, outv, d, l))
+            for (size_t j = 0; j < k; j++)
+                outv[j] = nfi_arith_sub(a, d[j], l);
         loss = -outv[y];
         double g_y = nfi_arith_div(a, -1.0, n_f);
         exp_all(a, k, grad, outv);
-        for (size_t j = 0; j < k; j++) {
+        bool wide = nfi_ce_wide_grad(a, k, y, grad, d, g_y);
+        for (size_t j = 0; j < k && !wide; j++) {
             double u = nfi_arith_mul(a, grad[j], g_y);
             d[j] = grad[j]; /* keep the probability for the mass */
             grad[j] = nfi_arith_sub(a, j == y ? g_y : 0.0, u);

@@ -1,0 +1,94 @@
+/* nfi: softmax cross-entropy steps on four lanes for RNE with
+ * 26 <= p <= 52.  The rounding of each lane and why it is exact are in
+ * lanes_wide.h; a block with a lane outside the normal range (a non-zero
+ * value below 2^emin, above max_finite, infinite or NaN, at any
+ * operation) is recomputed by the scalar operations, so the lanes need
+ * only be right where every operand and result is a zero or a format
+ * value in the normal range, with operands that are format values. */
+#include "softmax_wide.h"
+
+#include "cpu.h"
+#include "lanes_wide.h"
+
+bool nfi_ce_wide_applies(const nfi_arith *a)
+{
+    return !a->reference && nfi_lanes_wide_apply(&a->fast);
+}
+
+/* x - c is the sum x + (-c): the same exact value and the same signed
+ * zero in RNE (+0 for an exact cancellation; -0 - +0 = -0 + -0 = -0). */
+NFI_FMA_CLONES
+static void sub_lanes(nfi_arith *a, size_t k, double *out, const double *x,
+                      double c)
+{
+    const nfi_lanes_wide lw = nfi_lanes_wide_of(&a->fast);
+    const nfi_v4d minus_c = nfi_splat4(-c);
+    size_t j = 0;
+    for (; j + 4 <= k; j += 4) {
+        nfi_wide_flags fl = nfi_wide_flags_new(false);
+        nfi_v4d r = nfi_wide_add(&lw, nfi_load4(x + j), minus_c, &fl);
+        if (nfi_wide_flagged(&lw, &fl)) {
+            for (size_t i = j; i < j + 4; i++)
+                out[i] = nfi_arith_sub(a, x[i], c);
+            continue;
+        }
+        nfi_store4(out + j, r);
+    }
+    for (; j < k; j++)
+        out[j] = nfi_arith_sub(a, x[j], c);
+}
+
+bool nfi_ce_wide_sub(nfi_arith *a, size_t k, double *out, const double *x,
+                     double c)
+{
+    if (!nfi_ce_wide_applies(a))
+        return false;
+    sub_lanes(a, k, out, x, c);
+    return true;
+}
+
+/* The scalar step for one class, the twin. */
+static void grad_one(nfi_arith *a, size_t j, size_t y, double *p,
+                     double *prob, double g_y)
+{
+    double u = nfi_arith_mul(a, p[j], g_y);
+    prob[j] = p[j];
+    p[j] = nfi_arith_sub(a, j == y ? g_y : 0.0, u);
+}
+
+/* t - u as t + (-u), as in sub_lanes; t is g_y in lane y, else +0. */
+NFI_FMA_CLONES
+static void grad_lanes(nfi_arith *a, size_t k, size_t y, double *p,
+                       double *prob, double g_y)
+{
+    const nfi_lanes_wide lw = nfi_lanes_wide_of(&a->fast);
+    const nfi_v4d g = nfi_splat4(g_y);
+    size_t j = 0;
+    for (; j + 4 <= k; j += 4) {
+        nfi_wide_flags fl = nfi_wide_flags_new(false);
+        nfi_v4d pj = nfi_load4(p + j);
+        nfi_v4d u = nfi_wide_mul(&lw, pj, g, &fl);
+        nfi_v4d t = nfi_splat4(0.0);
+        if (y >= j && y < j + 4)
+            t[y - j] = g_y;
+        nfi_v4d r = nfi_wide_add(&lw, t, -u, &fl);
+        if (nfi_wide_flagged(&lw, &fl)) {
+            for (size_t i = j; i < j + 4; i++)
+                grad_one(a, i, y, p, prob, g_y);
+            continue;
+        }
+        nfi_store4(prob + j, pj);
+        nfi_store4(p + j, r);
+    }
+    for (; j < k; j++)
+        grad_one(a, j, y, p, prob, g_y);
+}
+
+bool nfi_ce_wide_grad(nfi_arith *a, size_t k, size_t y, double *p,
+                      double *prob, double g_y)
+{
+    if (!nfi_ce_wide_applies(a))
+        return false;
+    grad_lanes(a, k, y, p, prob, g_y);
+    return true;
+}
