@@ -35,6 +35,8 @@ const char *nfi_ce_scheme_name(nfi_ce_scheme scheme)
  * indices, element j taking the j-th) or the twin's scalar ones. */
 static void exp_all(nfi_arith *a, size_t k, double *out, const double *x)
 {
+    if (nfi_ce_wide_exp(a, k, out, x))
+        return;
     if (!a->reference) {
         nfi_fast_exp_array(&a->fast, k, out, x);
         return;

@@ -7,7 +7,9 @@
  * value in the normal range, with operands that are format values. */
 #include "softmax_wide.h"
 
+#include "bits.h"
 #include "cpu.h"
+#include "elementary.h"
 #include "lanes_wide.h"
 
 bool nfi_ce_wide_applies(const nfi_arith *a)
@@ -90,5 +92,51 @@ bool nfi_ce_wide_grad(nfi_arith *a, size_t k, size_t y, double *p,
     if (!nfi_ce_wide_applies(a))
         return false;
     grad_lanes(a, k, y, p, prob, g_y);
+    return true;
+}
+
+/* The first stage of the fast engine's exp (fast_exp in engine_fast.c) on
+ * four lanes: nfi_elem_exp4 gives, bit for bit, the y of nfi_elem_exp,
+ * within 2^-48 |exp(x)|, so exp(x) lies in [y (1 - 2^-47), y (1 + 2^-47)]
+ * (the two binary64 products move the ends by at most 2^-53 y each).
+ * Each end, a binary64 number, is rounded to p bits by nfi_wide_round
+ * with a zero error (RNE of the end itself, exact in the normal range);
+ * RNE is monotone, so when the two agree, exp(x) rounds to that value
+ * too, and fast_exp returns the same (its round_enclosure rounds the
+ * same two ends).  Every other lane (not answered: NaN, infinite,
+ * |x| >= 690; ends that differ, as they usually do for p near 53; an
+ * end outside the normal range) takes nfi_fast_exp. */
+NFI_FMA_CLONES
+static void exp_lanes(nfi_arith *a, size_t k, double *out, const double *x)
+{
+    const nfi_lanes_wide lw = nfi_lanes_wide_of(&a->fast);
+    const nfi_v4d zero = nfi_splat4(0.0);
+    double least;
+    uint64_t below = lw.min - 1;
+    memcpy(&least, &below, sizeof least);
+    size_t j = 0;
+    for (; j + 4 <= k; j += 4) {
+        double y[4] = {1.0, 1.0, 1.0, 1.0};
+        unsigned answered = nfi_elem_exp4(x + j, y);
+        nfi_v4d v = nfi_load4(y);
+        nfi_wide_flags fl = nfi_wide_flags_new(false);
+        nfi_v4d lo = nfi_wide_round(&lw, v * (1.0 - 0x1p-47), zero, &fl);
+        nfi_v4d hi = nfi_wide_round(&lw, v * (1.0 + 0x1p-47), zero, &fl);
+        for (int l = 0; l < 4; l++) {
+            bool ok = (answered >> l & 1) && fl.out[l] == 0 &&
+                      !(fl.lo[l] < least) &&
+                      nfi_bits_of(lo[l]) == nfi_bits_of(hi[l]);
+            out[j + l] = ok ? lo[l] : nfi_fast_exp(&a->fast, x[j + l]);
+        }
+    }
+    for (; j < k; j++)
+        out[j] = nfi_fast_exp(&a->fast, x[j]);
+}
+
+bool nfi_ce_wide_exp(nfi_arith *a, size_t k, double *out, const double *x)
+{
+    if (!nfi_ce_wide_applies(a))
+        return false;
+    exp_lanes(a, k, out, x);
     return true;
 }

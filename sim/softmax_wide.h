@@ -28,4 +28,9 @@ bool nfi_ce_wide_sub(nfi_arith *a, size_t k, double *out, const double *x,
 bool nfi_ce_wide_grad(nfi_arith *a, size_t k, size_t y, double *p,
                       double *prob, double g_y);
 
+/* out[j] = exp(x[j]) for j < k, rounded by a (x values of a's format;
+ * out not x); the same values as nfi_fast_exp element by element.
+ * Returns false, having done nothing, when the lanes do not apply. */
+bool nfi_ce_wide_exp(nfi_arith *a, size_t k, double *out, const double *x);
+
 #endif

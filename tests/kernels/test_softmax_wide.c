@@ -7,6 +7,9 @@
  *      zeros, subnormals, infinities and NaNs; the cases where the
  *      binary64 sum lies on a midpoint of the p-bit grid with a non-zero
  *      error are counted and must occur for every format.
+ *      nfi_ce_wide_exp against nfi_fast_exp element by element over
+ *      arguments across the format's range, near the ends where exp
+ *      leaves the normal range, zeros, NaN, infinities and |x| >= 690.
  *   2. nfi_ce_sample_eval (every scheme; the logsoftmax one takes all the
  *      lanes) on the fast engine against MPFR reference handles, on
  *      random logits of several spreads, ties with the maximum, huge and
@@ -154,6 +157,41 @@ static void test_steps(void)
     }
 }
 
+static void test_exp(void)
+{
+    enum { K = 23 };
+    for (size_t si = 0; si < SPEC_COUNT; si++) {
+        nfi_format fmt = harness_format(specs[si]);
+        nfi_arith a;
+        nfi_arith_init(&a, &fmt, NFI_ROUND_RNE, 0, false, NULL);
+        double lo_end = (a.fast.emin - a.fast.p) * 0.6931471805599453;
+        double hi_end = (fmt.emax + 1) * 0.6931471805599453;
+        int failures = 0;
+        for (int n = 0; n < 4000 && failures < 5; n++) {
+            double x[K], out[K];
+            for (size_t j = 0; j < K; j++) {
+                double v = random_value(&a.fast, -6, 6);
+                switch (rng_below(&rng, 16)) {
+                case 0: v = lo_end + (rng_unit(&rng) - 0.5) * 8; break;
+                case 1: v = hi_end + (rng_unit(&rng) - 0.5) * 8; break;
+                case 2: v = operand(&a.fast, 700.0); break;
+                case 3: v = rng_below(&rng, 2) ? 0.0 : -0.0; break;
+                default: break;
+                }
+                x[j] = nfi_fast_round(&a.fast, v);
+            }
+            nfi_ce_wide_exp(&a, K, out, x);
+            for (size_t j = 0; j < K; j++) {
+                double want = nfi_fast_exp(&a.fast, x[j]);
+                if (!check_true(same_double(out[j], want), "%s exp(%a): "
+                                "lanes %a, twin %a", specs[si], x[j],
+                                out[j], want))
+                    failures++;
+            }
+        }
+    }
+}
+
 static void test_samples(void)
 {
     static const size_t ks[] = {2, 5, 23, 97};
@@ -213,6 +251,7 @@ int main(void)
     harness_init("test_softmax_wide", 1);
     rng_init(&rng, harness_seed(), 1);
     test_steps();
+    test_exp();
     test_samples();
     return harness_finish();
 }
