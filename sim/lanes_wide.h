@@ -257,7 +257,24 @@ nfi_wide_add(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
  * underflow, |a / b| < 2^-1074) is an exact value far below half the
  * format's least positive value (at least 2^(emin - p) >= 2^-512 by
  * products_never_tiny), so its RNE is the zero of its sign, which the
- * rounding of s = q leaves as it is. */
+ * rounding of s = q leaves as it is.
+ *
+ * With g->subnormal (the format has subnormals), a lane with
+ * 0 < |q| < 2^emin is rounded onto the subnormal grid (Q = 2^(emin - p
+ * + 1)) as nfi_wide_round describes, which needs the sign of a / b - q
+ * and |a / b - q| <= u53(q)/2 again, now for a, b and q possibly below
+ * 2^emin:
+ *   - |q| < Q/2 (q a binary64 subnormal or zero included): RN64 is
+ *     monotone and Q/2 is a binary64 number, so |a / b| <= Q/2, whose
+ *     RNE is the zero of its sign (a tie at Q/2 goes to the even 0),
+ *     and the rounding of s = q gives that zero whatever the error;
+ *   - |q| >= Q/2 = 2^(emin - p) >= 2^-512 (q is a normal binary64
+ *     number): a is a non-zero multiple of Q, so ea >= emin - p + 1, and
+ *     |q| |b| >= |a| (1 - 2^-53) gives eq + eb >= emin - p - 1; then
+ *     Q0 = 2^(eq + eb' - p - 51) >= 2^(emin - 2 p - 52) >= 2^-1074
+ *     (emin >= p - 512 >= 2 p - 1022), the bound |r| < 2^(p - 1) Q0 and
+ *     the argument that a and q b are multiples of Q0 hold as above
+ *     (eq + eb <= ea, and eb' - eb <= p - 1), so r is exact. */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_wide_div(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
              nfi_wide_flags *g)
@@ -280,7 +297,15 @@ nfi_wide_div(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
  * products_never_tiny).  sqrt(a) - s = r / (sqrt(a) + s) has r's sign.
  * A zero a gives s = a (sqrt(-0) = -0) and r = 0; a negative a or +inf
  * gives NaN or +inf, flagged.  Each lane calls sqrt: the rounding of s
- * is binary64's correctly rounded square root in every clone. */
+ * is binary64's correctly rounded square root in every clone.
+ *
+ * With g->subnormal, a may be a subnormal of the format too (a non-zero
+ * multiple of Q = 2^(emin - p + 1)): then s >= 2^((emin - p) / 2), so
+ * 2 es - 104 >= emin - p - 106 >= -1074, a is a multiple of Q, which is
+ * a multiple of 2^(2 es - 104) (2 es <= ea + 1 <= emin), and r is exact
+ * as above; s itself may lie below 2^emin (when emin > -(p - 1)), and is
+ * then rounded onto the subnormal grid, with the sign of sqrt(a) - s and
+ * |sqrt(a) - s| <= u53(s)/2 as nfi_wide_round needs. */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_wide_sqrt(const nfi_lanes_wide *c, nfi_v4d a, nfi_wide_flags *g)
 {

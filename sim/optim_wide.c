@@ -21,17 +21,18 @@ bool nfi_adam_wide_applies(const nfi_arith *o, const nfi_arith *pa,
  * matters only through their operands.  Each rounding records its range
  * in the flags; where a lane is flagged, the caller redoes that element
  * by the element path, so the lanes need only be right where every
- * value of the element stayed a zero or a normal value: there every
- * operand of every operation is a format value in that range (or a
- * constant of the format, subnormal or zero allowed), the case that
- * nfi_wide_mul, nfi_wide_add, nfi_wide_div and nfi_wide_sqrt cover.
- * The subtraction p - u is the sum p + (-u): the same exact value, and
- * the same signed zero (+0 for an exact cancellation; -0 - +0 = -0 + -0
- * = -0). */
-NFI_FMA_CLONES
-size_t nfi_adam_wide(const nfi_arith *o, const nfi_adam_wide_consts *k,
-                     nfi_optim_state *s, double *p, const double *g,
-                     size_t from)
+ * value of the element stayed a zero or a normal value (or, with
+ * subnormal, a subnormal: the lanes then round onto the subnormal grid
+ * and flag only values above max_finite, infinities and NaNs): there
+ * every operand of every operation is a format value (the constants
+ * too), the case that nfi_wide_mul, nfi_wide_add, nfi_wide_div and
+ * nfi_wide_sqrt cover.  The subtraction p - u is the sum p + (-u): the
+ * same exact value, and the same signed zero (+0 for an exact
+ * cancellation; -0 - +0 = -0 + -0 = -0).  Returns as nfi_adam_wide. */
+static inline __attribute__((always_inline)) size_t
+adam_blocks(const nfi_arith *o, const nfi_adam_wide_consts *k,
+            nfi_optim_state *s, double *p, const double *g, size_t from,
+            bool subnormal)
 {
     const nfi_lanes_wide c = nfi_lanes_wide_of(&o->fast);
     const nfi_v4d b1 = nfi_splat4(k->b1), b2 = nfi_splat4(k->b2);
@@ -46,7 +47,7 @@ size_t nfi_adam_wide(const nfi_arith *o, const nfi_adam_wide_consts *k,
 
     size_t i = from;
     for (; i + 4 <= s->n; i += 4) {
-        nfi_wide_flags fl = nfi_wide_flags_new(false);
+        nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
         nfi_v4d q = nfi_load4(p + i);
         if (k->decoupled)
             q = nfi_wide_mul(&c, q, decay, &fl);
@@ -84,4 +85,14 @@ size_t nfi_adam_wide(const nfi_arith *o, const nfi_adam_wide_consts *k,
         nfi_store4(s->v + i, v);
     }
     return i;
+}
+
+NFI_FMA_CLONES
+size_t nfi_adam_wide(const nfi_arith *o, const nfi_adam_wide_consts *k,
+                     nfi_optim_state *s, double *p, const double *g,
+                     size_t from)
+{
+    if (o->fast.format.subnormals)
+        return adam_blocks(o, k, s, p, g, from, true);
+    return adam_blocks(o, k, s, p, g, from, false);
 }
