@@ -1,10 +1,11 @@
 /* nfi: softmax cross-entropy steps on four lanes for RNE with
  * 26 <= p <= 52.  The rounding of each lane and why it is exact are in
- * lanes_wide.h; a block with a lane outside the normal range (a non-zero
- * value below 2^emin, above max_finite, infinite or NaN, at any
- * operation) is recomputed by the scalar operations, so the lanes need
- * only be right where every operand and result is a zero or a format
- * value in the normal range, with operands that are format values. */
+ * lanes_wide.h; a block with a lane outside the normal range (above
+ * max_finite, infinite or NaN, or a non-zero value below 2^emin where
+ * the lanes do not round onto the subnormal grid, at any operation) is
+ * recomputed by the scalar operations, so the lanes need only be right
+ * where every operand is a format value and every result a zero, a
+ * normal value or (when rounded so) a subnormal. */
 #include "softmax_wide.h"
 
 #include "bits.h"
@@ -18,16 +19,19 @@ bool nfi_ce_wide_applies(const nfi_arith *a)
 }
 
 /* x - c is the sum x + (-c): the same exact value and the same signed
- * zero in RNE (+0 for an exact cancellation; -0 - +0 = -0 + -0 = -0). */
-NFI_FMA_CLONES
-static void sub_lanes(nfi_arith *a, size_t k, double *out, const double *x,
-                      double c)
+ * zero in RNE (+0 for an exact cancellation; -0 - +0 = -0 + -0 = -0).
+ * With subnormal (a format with subnormals) the lanes round results
+ * below 2^emin onto the subnormal grid (lanes_wide.h) instead of
+ * flagging them. */
+static inline __attribute__((always_inline)) void
+sub_blocks(nfi_arith *a, size_t k, double *out, const double *x, double c,
+           bool subnormal)
 {
     const nfi_lanes_wide lw = nfi_lanes_wide_of(&a->fast);
     const nfi_v4d minus_c = nfi_splat4(-c);
     size_t j = 0;
     for (; j + 4 <= k; j += 4) {
-        nfi_wide_flags fl = nfi_wide_flags_new(false);
+        nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
         nfi_v4d r = nfi_wide_add(&lw, nfi_load4(x + j), minus_c, &fl);
         if (nfi_wide_flagged(&lw, &fl)) {
             for (size_t i = j; i < j + 4; i++)
@@ -38,6 +42,16 @@ static void sub_lanes(nfi_arith *a, size_t k, double *out, const double *x,
     }
     for (; j < k; j++)
         out[j] = nfi_arith_sub(a, x[j], c);
+}
+
+NFI_FMA_CLONES
+static void sub_lanes(nfi_arith *a, size_t k, double *out, const double *x,
+                      double c)
+{
+    if (a->fast.format.subnormals)
+        sub_blocks(a, k, out, x, c, true);
+    else
+        sub_blocks(a, k, out, x, c, false);
 }
 
 bool nfi_ce_wide_sub(nfi_arith *a, size_t k, double *out, const double *x,
@@ -58,16 +72,16 @@ static void grad_one(nfi_arith *a, size_t j, size_t y, double *p,
     p[j] = nfi_arith_sub(a, j == y ? g_y : 0.0, u);
 }
 
-/* t - u as t + (-u), as in sub_lanes; t is g_y in lane y, else +0. */
-NFI_FMA_CLONES
-static void grad_lanes(nfi_arith *a, size_t k, size_t y, double *p,
-                       double *prob, double g_y)
+/* t - u as t + (-u), as in sub_blocks; t is g_y in lane y, else +0. */
+static inline __attribute__((always_inline)) void
+grad_blocks(nfi_arith *a, size_t k, size_t y, double *p, double *prob,
+            double g_y, bool subnormal)
 {
     const nfi_lanes_wide lw = nfi_lanes_wide_of(&a->fast);
     const nfi_v4d g = nfi_splat4(g_y);
     size_t j = 0;
     for (; j + 4 <= k; j += 4) {
-        nfi_wide_flags fl = nfi_wide_flags_new(false);
+        nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
         nfi_v4d pj = nfi_load4(p + j);
         nfi_v4d u = nfi_wide_mul(&lw, pj, g, &fl);
         nfi_v4d t = nfi_splat4(0.0);
@@ -84,6 +98,16 @@ static void grad_lanes(nfi_arith *a, size_t k, size_t y, double *p,
     }
     for (; j < k; j++)
         grad_one(a, j, y, p, prob, g_y);
+}
+
+NFI_FMA_CLONES
+static void grad_lanes(nfi_arith *a, size_t k, size_t y, double *p,
+                       double *prob, double g_y)
+{
+    if (a->fast.format.subnormals)
+        grad_blocks(a, k, y, p, prob, g_y, true);
+    else
+        grad_blocks(a, k, y, p, prob, g_y, false);
 }
 
 bool nfi_ce_wide_grad(nfi_arith *a, size_t k, size_t y, double *p,
