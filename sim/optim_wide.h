@@ -31,9 +31,10 @@ bool nfi_adam_wide_applies(const nfi_arith *o, const nfi_arith *pa,
  * element it did not update: s->n, or an element with a value outside
  * the format's normal range at some step (above max_finite, infinite or
  * NaN; or a non-zero magnitude below 2^emin in a format without
- * subnormals), or one of the last n mod 4 elements of the range.  The caller updates that element by the element
- * path and calls again from the next one.  Requires
- * nfi_adam_wide_applies.  Touches no stochastic counter (RNE). */
+ * subnormals), or one of the last n mod 4 elements of the range.  The
+ * caller updates that element by the element path and calls again from
+ * the next one; elements before it in its block of four are updated.
+ * Requires nfi_adam_wide_applies.  Touches no stochastic counter (RNE). */
 size_t nfi_adam_wide(const nfi_arith *o, const nfi_adam_wide_consts *k,
                      nfi_optim_state *s, double *p, const double *g,
                      size_t from);
