@@ -28,71 +28,83 @@ bool nfi_adam_wide_applies(const nfi_arith *o, const nfi_arith *pa,
  * too), the case that nfi_wide_mul, nfi_wide_add, nfi_wide_div and
  * nfi_wide_sqrt cover.  The subtraction p - u is the sum p + (-u): the
  * same exact value, and the same signed zero (+0 for an exact
- * cancellation; -0 - +0 = -0 + -0 = -0).  Returns as nfi_adam_wide. */
-static inline __attribute__((always_inline)) size_t
-adam_blocks(const nfi_arith *o, const nfi_adam_wide_consts *k,
-            nfi_optim_state *s, double *p, const double *g, size_t from,
-            bool subnormal)
+ * cancellation; -0 - +0 = -0 + -0 = -0).  Computes block i into the
+ * result, and the flags of all its roundings. */
+typedef struct adam_lanes_out {
+    nfi_v4d p, m, v;
+    nfi_wide_flags flags;
+} adam_lanes_out;
+
+static inline __attribute__((always_inline)) adam_lanes_out
+adam_block(const nfi_lanes_wide *c, const nfi_adam_wide_consts *k,
+           const nfi_optim_state *s, const double *p, const double *g,
+           size_t i, bool subnormal)
 {
-    const nfi_lanes_wide c = nfi_lanes_wide_of(&o->fast);
     const nfi_v4d b1 = nfi_splat4(k->b1), b2 = nfi_splat4(k->b2);
     const nfi_v4d c1 = nfi_splat4(k->c1), c2 = nfi_splat4(k->c2);
     const nfi_v4d step = nfi_splat4(k->step), root = nfi_splat4(k->root);
     const nfi_v4d eps = nfi_splat4(k->eps);
     const nfi_v4d lambda = nfi_splat4(k->lambda);
     const nfi_v4d decay = nfi_splat4(k->decay);
+    adam_lanes_out r;
+    nfi_wide_flags *fl = &r.flags;
+    *fl = nfi_wide_flags_new(subnormal);
+
+    nfi_v4d q = nfi_load4(p + i);
+    if (k->decoupled)
+        q = nfi_wide_mul(c, q, decay, fl);
+    nfi_v4d d = nfi_load4(g + i);
+    if (k->l2)
+        d = nfi_wide_add(c, d, nfi_wide_mul(c, lambda, q, fl), fl);
+    nfi_v4d decayed = nfi_wide_mul(c, b1, nfi_load4(s->m + i), fl);
+    nfi_v4d fresh = nfi_wide_mul(c, c1, d, fl);
+    r.m = nfi_wide_add(c, decayed, fresh, fl);
+    decayed = nfi_wide_mul(c, b2, nfi_load4(s->v + i), fl);
+    nfi_v4d square = nfi_wide_mul(c, d, d, fl);
+    fresh = nfi_wide_mul(c, c2, square, fl);
+    r.v = nfi_wide_add(c, decayed, fresh, fl);
+    nfi_v4d denom = nfi_wide_sqrt(c, r.v, fl);
+    denom = nfi_wide_add(c, nfi_wide_div(c, denom, root, fl), eps, fl);
+    nfi_v4d u = nfi_wide_mul(c, step, nfi_wide_div(c, r.m, denom, fl), fl);
+    r.p = nfi_wide_add(c, q, -u, fl);
+    return r;
+}
+
+/* Blocks from `from` on: each first without subnormal rounding (its
+ * extra work is wasted where no value comes below 2^emin, the common
+ * case), and a flagged block again with it when the format has
+ * subnormals.  Returns as nfi_adam_wide. */
+NFI_FMA_CLONES
+size_t nfi_adam_wide(const nfi_arith *o, const nfi_adam_wide_consts *k,
+                     nfi_optim_state *s, double *p, const double *g,
+                     size_t from)
+{
+    const nfi_lanes_wide c = nfi_lanes_wide_of(&o->fast);
+    const bool subnormals = o->fast.format.subnormals;
     double least;
     uint64_t below = c.min - 1;
     memcpy(&least, &below, sizeof least);
 
     size_t i = from;
     for (; i + 4 <= s->n; i += 4) {
-        nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
-        nfi_v4d q = nfi_load4(p + i);
-        if (k->decoupled)
-            q = nfi_wide_mul(&c, q, decay, &fl);
-        nfi_v4d d = nfi_load4(g + i);
-        if (k->l2)
-            d = nfi_wide_add(&c, d, nfi_wide_mul(&c, lambda, q, &fl), &fl);
-        nfi_v4d decayed = nfi_wide_mul(&c, b1, nfi_load4(s->m + i), &fl);
-        nfi_v4d fresh = nfi_wide_mul(&c, c1, d, &fl);
-        nfi_v4d m = nfi_wide_add(&c, decayed, fresh, &fl);
-        decayed = nfi_wide_mul(&c, b2, nfi_load4(s->v + i), &fl);
-        nfi_v4d square = nfi_wide_mul(&c, d, d, &fl);
-        fresh = nfi_wide_mul(&c, c2, square, &fl);
-        nfi_v4d v = nfi_wide_add(&c, decayed, fresh, &fl);
-        nfi_v4d denom = nfi_wide_sqrt(&c, v, &fl);
-        denom = nfi_wide_add(&c, nfi_wide_div(&c, denom, root, &fl), eps,
-                             &fl);
-        nfi_v4d u = nfi_wide_mul(&c, step, nfi_wide_div(&c, m, denom, &fl),
-                                 &fl);
-        q = nfi_wide_add(&c, q, -u, &fl);
-
-        if (nfi_wide_flagged(&c, &fl)) {
+        adam_lanes_out r = adam_block(&c, k, s, p, g, i, false);
+        if (nfi_wide_flagged(&c, &r.flags) && subnormals)
+            r = adam_block(&c, k, s, p, g, i, true);
+        if (nfi_wide_flagged(&c, &r.flags)) {
             /* Store the lanes before the first flagged one. */
             int l = 0;
-            while (fl.out[l] == 0 && !(fl.lo[l] < least))
+            while (r.flags.out[l] == 0 && !(r.flags.lo[l] < least))
                 l++;
             for (int j = 0; j < l; j++) {
-                p[i + j] = q[j];
-                s->m[i + j] = m[j];
-                s->v[i + j] = v[j];
+                p[i + j] = r.p[j];
+                s->m[i + j] = r.m[j];
+                s->v[i + j] = r.v[j];
             }
             return i + (size_t)l;
         }
-        nfi_store4(p + i, q);
-        nfi_store4(s->m + i, m);
-        nfi_store4(s->v + i, v);
+        nfi_store4(p + i, r.p);
+        nfi_store4(s->m + i, r.m);
+        nfi_store4(s->v + i, r.v);
     }
     return i;
-}
-
-NFI_FMA_CLONES
-size_t nfi_adam_wide(const nfi_arith *o, const nfi_adam_wide_consts *k,
-                     nfi_optim_state *s, double *p, const double *g,
-                     size_t from)
-{
-    if (o->fast.format.subnormals)
-        return adam_blocks(o, k, s, p, g, from, true);
-    return adam_blocks(o, k, s, p, g, from, false);
 }

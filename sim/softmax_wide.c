@@ -20,19 +20,24 @@ bool nfi_ce_wide_applies(const nfi_arith *a)
 
 /* x - c is the sum x + (-c): the same exact value and the same signed
  * zero in RNE (+0 for an exact cancellation; -0 - +0 = -0 + -0 = -0).
- * With subnormal (a format with subnormals) the lanes round results
- * below 2^emin onto the subnormal grid (lanes_wide.h) instead of
- * flagging them. */
-static inline __attribute__((always_inline)) void
-sub_blocks(nfi_arith *a, size_t k, double *out, const double *x, double c,
-           bool subnormal)
+ * A flagged block is tried again with the lanes rounding onto the
+ * subnormal grid (lanes_wide.h) when the format has subnormals (only
+ * then: that rounding costs work that is wasted in the common case). */
+NFI_FMA_CLONES
+static void sub_lanes(nfi_arith *a, size_t k, double *out, const double *x,
+                      double c)
 {
     const nfi_lanes_wide lw = nfi_lanes_wide_of(&a->fast);
+    const bool subnormals = a->fast.format.subnormals;
     const nfi_v4d minus_c = nfi_splat4(-c);
     size_t j = 0;
     for (; j + 4 <= k; j += 4) {
-        nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
+        nfi_wide_flags fl = nfi_wide_flags_new(false);
         nfi_v4d r = nfi_wide_add(&lw, nfi_load4(x + j), minus_c, &fl);
+        if (nfi_wide_flagged(&lw, &fl) && subnormals) {
+            fl = nfi_wide_flags_new(true);
+            r = nfi_wide_add(&lw, nfi_load4(x + j), minus_c, &fl);
+        }
         if (nfi_wide_flagged(&lw, &fl)) {
             for (size_t i = j; i < j + 4; i++)
                 out[i] = nfi_arith_sub(a, x[i], c);
@@ -42,16 +47,6 @@ sub_blocks(nfi_arith *a, size_t k, double *out, const double *x, double c,
     }
     for (; j < k; j++)
         out[j] = nfi_arith_sub(a, x[j], c);
-}
-
-NFI_FMA_CLONES
-static void sub_lanes(nfi_arith *a, size_t k, double *out, const double *x,
-                      double c)
-{
-    if (a->fast.format.subnormals)
-        sub_blocks(a, k, out, x, c, true);
-    else
-        sub_blocks(a, k, out, x, c, false);
 }
 
 bool nfi_ce_wide_sub(nfi_arith *a, size_t k, double *out, const double *x,
@@ -72,22 +67,34 @@ static void grad_one(nfi_arith *a, size_t j, size_t y, double *p,
     p[j] = nfi_arith_sub(a, j == y ? g_y : 0.0, u);
 }
 
-/* t - u as t + (-u), as in sub_blocks; t is g_y in lane y, else +0. */
-static inline __attribute__((always_inline)) void
-grad_blocks(nfi_arith *a, size_t k, size_t y, double *p, double *prob,
-            double g_y, bool subnormal)
+/* t - u as t + (-u), as in sub_lanes; t is g_y in lane y, else +0. */
+static inline __attribute__((always_inline)) nfi_v4d
+grad_block(const nfi_lanes_wide *lw, nfi_v4d pj, nfi_v4d g, nfi_v4d t,
+           nfi_wide_flags *fl)
+{
+    nfi_v4d u = nfi_wide_mul(lw, pj, g, fl);
+    return nfi_wide_add(lw, t, -u, fl);
+}
+
+NFI_FMA_CLONES
+static void grad_lanes(nfi_arith *a, size_t k, size_t y, double *p,
+                       double *prob, double g_y)
 {
     const nfi_lanes_wide lw = nfi_lanes_wide_of(&a->fast);
+    const bool subnormals = a->fast.format.subnormals;
     const nfi_v4d g = nfi_splat4(g_y);
     size_t j = 0;
     for (; j + 4 <= k; j += 4) {
-        nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
         nfi_v4d pj = nfi_load4(p + j);
-        nfi_v4d u = nfi_wide_mul(&lw, pj, g, &fl);
         nfi_v4d t = nfi_splat4(0.0);
         if (y >= j && y < j + 4)
             t[y - j] = g_y;
-        nfi_v4d r = nfi_wide_add(&lw, t, -u, &fl);
+        nfi_wide_flags fl = nfi_wide_flags_new(false);
+        nfi_v4d r = grad_block(&lw, pj, g, t, &fl);
+        if (nfi_wide_flagged(&lw, &fl) && subnormals) {
+            fl = nfi_wide_flags_new(true);
+            r = grad_block(&lw, pj, g, t, &fl);
+        }
         if (nfi_wide_flagged(&lw, &fl)) {
             for (size_t i = j; i < j + 4; i++)
                 grad_one(a, i, y, p, prob, g_y);
@@ -98,16 +105,6 @@ grad_blocks(nfi_arith *a, size_t k, size_t y, double *p, double *prob,
     }
     for (; j < k; j++)
         grad_one(a, j, y, p, prob, g_y);
-}
-
-NFI_FMA_CLONES
-static void grad_lanes(nfi_arith *a, size_t k, size_t y, double *p,
-                       double *prob, double g_y)
-{
-    if (a->fast.format.subnormals)
-        grad_blocks(a, k, y, p, prob, g_y, true);
-    else
-        grad_blocks(a, k, y, p, prob, g_y, false);
 }
 
 bool nfi_ce_wide_grad(nfi_arith *a, size_t k, size_t y, double *p,
