@@ -235,4 +235,85 @@ nfi_wide_add(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
     return nfi_wide_round(c, s, e, g);
 }
 
+/* The quotient a / b of format values, rounded (flags as above).  With
+ * q = RN64(a / b) the remainder r = a - q b is exact as fma(-q, b, a)
+ * whenever q is zero or the lane is not flagged (|q| >= 2^emin, b
+ * finite and non-zero):
+ *   - b is a multiple of 2^(eb' - p + 1), eb' = max(eb, emin) with eb
+ *     the exponent of b, and q of 2^(eq - 52), so q b and then r (a is
+ *     a multiple of 2^(max(ea, emin) - p + 1), and ea >= eq + eb - 1
+ *     when b is normal, ea >= eq + emin - p otherwise, p <= 52) are
+ *     multiples of Q0 = 2^(eq + eb' - p - 51);
+ *   - |r| = |b| |a / b - q| <= |b| 2^(eq - 53) < 2^(eq + eb' - 52), that
+ *     is below 2^(p - 1) Q0: r has at most 51 significant bits;
+ *   - Q0 >= 2^(2 emin - p - 51) >= 2^(p - 1075) >= 2^-1049 when
+ *     |q| >= 2^emin, because products_never_tiny gives
+ *     2 emin >= 2 p - 1024: r is a binary64 number, and the FMA, exact
+ *     before its one rounding, returns it.
+ * The exact quotient minus q is r / b, so its sign is sign(r) sign(b)
+ * and it is zero exactly when r is: that is all nfi_wide_round reads of
+ * its error argument (its sign and whether it is zero; |a / b - q| <=
+ * u53(q)/2 as for a sum).  A zero q with a non-zero a (a binary64
+ * underflow, |a / b| < 2^-1074) is an exact value far below half the
+ * format's least positive value (at least 2^(emin - p) >= 2^-512 by
+ * products_never_tiny), so its RNE is the zero of its sign, which the
+ * rounding of s = q leaves as it is.
+ *
+ * With g->subnormal (the format has subnormals), a lane with
+ * 0 < |q| < 2^emin is rounded onto the subnormal grid (Q = 2^(emin - p
+ * + 1)) as nfi_wide_round describes, which needs the sign of a / b - q
+ * and |a / b - q| <= u53(q)/2 again, now for a, b and q possibly below
+ * 2^emin:
+ *   - |q| < Q/2 (q a binary64 subnormal or zero included): RN64 is
+ *     monotone and Q/2 is a binary64 number, so |a / b| <= Q/2, whose
+ *     RNE is the zero of its sign (a tie at Q/2 goes to the even 0),
+ *     and the rounding of s = q gives that zero whatever the error;
+ *   - |q| >= Q/2 = 2^(emin - p) >= 2^-512 (q is a normal binary64
+ *     number): a is a non-zero multiple of Q, so ea >= emin - p + 1, and
+ *     |q| |b| >= |a| (1 - 2^-53) gives eq + eb >= emin - p - 1; then
+ *     Q0 = 2^(eq + eb' - p - 51) >= 2^(emin - 2 p - 52) >= 2^-1074
+ *     (emin >= p - 512 >= 2 p - 1022), the bound |r| < 2^(p - 1) Q0 and
+ *     the argument that a and q b are multiples of Q0 hold as above
+ *     (eq + eb <= ea, and eb' - eb <= p - 1), so r is exact. */
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_wide_div(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
+             nfi_wide_flags *g)
+{
+    const uint64_t sign_bit = 0x8000000000000000ULL;
+    nfi_v4d q = a / b;
+    nfi_v4d r = nfi_wide_fma4(-q, b, a);
+    nfi_v4d e = (nfi_v4d)((nfi_v4u)r ^ ((nfi_v4u)b & sign_bit));
+    return nfi_wide_round(c, q, e, g);
+}
+
+/* The square root of a format value a, rounded (flags as above).  With
+ * s = RN64(sqrt(a)) the remainder r = a - s^2 is exact as fma(-s, s, a)
+ * when a >= 2^emin (a lane whose a was flagged is recomputed anyway):
+ * s^2 is a multiple of 2^(2 es - 104) (es the exponent of s; a too, a
+ * multiple of 2^(ea - p + 1) with p <= 52 and ea >= 2 es - 1),
+ * |sqrt(a) - s| <= 2^(es - 53) and sqrt(a) + s < 2^(es + 2), so
+ * |r| < 2^(2 es - 51): 53 bits at most, on a quantum of at least
+ * 2^(emin - 106) >= 2^-1074 (2 es >= emin - 2, and emin >= p - 512 by
+ * products_never_tiny).  sqrt(a) - s = r / (sqrt(a) + s) has r's sign.
+ * A zero a gives s = a (sqrt(-0) = -0) and r = 0; a negative a or +inf
+ * gives NaN or +inf, flagged.  Each lane calls sqrt: the rounding of s
+ * is binary64's correctly rounded square root in every clone.
+ *
+ * With g->subnormal, a may be a subnormal of the format too (a non-zero
+ * multiple of Q = 2^(emin - p + 1)): then s >= 2^((emin - p) / 2), so
+ * 2 es - 104 >= emin - p - 106 >= -1074, a is a multiple of Q, which is
+ * a multiple of 2^(2 es - 104) (2 es <= ea + 1 <= emin), and r is exact
+ * as above; s itself may lie below 2^emin (when emin > -(p - 1)), and is
+ * then rounded onto the subnormal grid, with the sign of sqrt(a) - s and
+ * |sqrt(a) - s| <= u53(s)/2 as nfi_wide_round needs. */
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_wide_sqrt(const nfi_lanes_wide *c, nfi_v4d a, nfi_wide_flags *g)
+{
+    nfi_v4d s;
+    for (int l = 0; l < 4; l++)
+        s[l] = sqrt(a[l]);
+    nfi_v4d r = nfi_wide_fma4(-s, s, a);
+    return nfi_wide_round(c, s, r, g);
+}
+
 #endif

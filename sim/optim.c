@@ -10,6 +10,7 @@
 
 #include "cpu.h"
 #include "lanes.h"
+#include "optim_wide.h"
 
 static const char *const kind_names[] = {"sgd", "adam", "adamw"};
 
@@ -325,6 +326,12 @@ void nfi_optim_step(const nfi_optim_config *c, nfi_arith *o, nfi_arith *pa,
     k.decay = constant(pa, 1.0 - c->lr * c->weight_decay);
 
     size_t done = adam_lanes(o, pa, grads, &k, s, p, g);
-    for (size_t i = done; i < s->n; i++)
+    bool wide = done == 0 && nfi_adam_wide_applies(o, pa, grads);
+    nfi_adam_wide_consts w = {k.b1, k.b2, k.c1, k.c2, k.step, k.root, k.eps,
+                              k.lambda, k.decay, k.l2, k.decoupled};
+    for (size_t i = done; i < s->n; i++) {
+        if (wide && (i = nfi_adam_wide(o, &w, s, p, g, i)) == s->n)
+            break;
         adam_element(o, pa, grads, &k, s, p, g, i);
+    }
 }

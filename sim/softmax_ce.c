@@ -8,6 +8,7 @@
 
 #include "cpu.h"
 #include "lanes.h"
+#include "softmax_wide.h"
 
 static const char *const scheme_names[] = {"logsoftmax", "lse", "softmax"};
 
@@ -36,6 +37,8 @@ const char *nfi_ce_scheme_name(nfi_ce_scheme scheme)
  * indices, element j taking the j-th) or the twin's scalar ones. */
 static void exp_all(nfi_arith *a, size_t k, double *out, const double *x)
 {
+    if (nfi_ce_wide_exp(a, k, out, x))
+        return;
     if (!a->reference) {
         nfi_fast_exp_array(&a->fast, k, out, x);
         return;
@@ -88,6 +91,8 @@ static void sub_all(nfi_arith *a, size_t k, double *out, const double *x,
         lanes_op(a, 1, k, out, x, y, y0);
         return;
     }
+    if (y == NULL && nfi_ce_wide_sub(a, k, out, x, y0))
+        return; /* 26 <= p <= 52: sim/softmax_wide.h */
     for (size_t j = 0; j < k; j++)
         out[j] = nfi_arith_sub(a, x[j], y != NULL ? y[j] : y0);
 }
@@ -141,6 +146,8 @@ static int sample_eval(nfi_arith *a, nfi_ce_scheme scheme,
             /* The twin, and formats without the lanes (stochastic
              * rounding's indices follow this order: a product, then a
              * difference, per j). */
+            if (nfi_ce_wide_grad(a, k, y, grad, d, g_y))
+                break; /* 26 <= p <= 52: sim/softmax_wide.h */
             for (size_t j = 0; j < k; j++) {
                 double u = nfi_arith_mul(a, grad[j], g_y);
                 d[j] = grad[j]; /* keep the probability for the mass */
