@@ -130,6 +130,120 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
     }
 }
 
+/* Skipping zero terms.  In a sequential sum of rounded products (RNE,
+ * or IEEE hardware arithmetic), a term a_t b_t with a_t = +-0 and b_t
+ * finite is a zero of some sign.  Adding a zero to a non-zero partial
+ * sum s gives s exactly; adding a non-zero p to a zero gives p exactly
+ * (p is already a value of the format); a zero plus a zero is a zero.
+ * So, by induction over the terms, every partial sum of the full loop
+ * and of the loop without those terms are the same number, except that
+ * where it is zero its sign may differ (IEEE 754 6.3: x + (-x) is +0
+ * in RNE, a sum of zeros is -0 only when every term is -0).  The bias
+ * addition and the cast keep this (a zero sum plus a bias may again
+ * differ only in the sign of a zero result).  Therefore a row computed
+ * without its zero a-terms equals the full row in every lane that is
+ * not a zero; a lane that is zero, and (for simplicity of the argument
+ * about NaN payloads) a lane that is NaN, sends the row back to the full
+ * loop.  Skipping needs every b value finite (0 * inf is NaN): the
+ * packing of b checks that.  A row whose terms are all zero keeps one
+ * (a zero) so that every row has a first term; rows taken together
+ * are padded with zero terms, which are covered by the same argument.
+ *
+ * compact_row: the non-zero terms of row ai (stride ak, k terms): their
+ * values into av and their bt offsets t * w into ix; returns the count,
+ * at least 1 (an all-zero row keeps its first term). */
+static size_t compact_row(const double *ai, ptrdiff_t ak, size_t k,
+                          size_t w, double *av, size_t *ix)
+{
+    size_t c = 0;
+    for (size_t t = 0; t < k; t++) {
+        double v = ai[(ptrdiff_t)t * ak];
+        av[c] = v;
+        ix[c] = t * w;
+        c += v != 0.0;
+    }
+    if (c == 0) {
+        av[0] = ai[0];
+        ix[0] = 0;
+        c = 1;
+    }
+    return c;
+}
+
+/* Whether lanes 0..n-1 of row c hold a zero or a NaN: then the row is
+ * recomputed in full (see above). */
+static bool row_needs_full(size_t n, const double *c)
+{
+    bool bad = false;
+    for (size_t j = 0; j < n; j++)
+        bad |= !(c[j] != 0.0 && c[j] == c[j]);
+    return bad;
+}
+
+/* rows_binary32 and rows_binary64 for one row given by its non-zero
+ * terms (count of them: values av, bt offsets ix). */
+NFI_FMA_CLONES
+static void row_binary32_skip(size_t n, size_t w, size_t count,
+                              const double *restrict av,
+                              const size_t *restrict ix,
+                              const float *restrict bt,
+                              const float *restrict bias,
+                              double *restrict c)
+{
+    for (size_t j0 = 0; j0 < w; j0 += BLOCK32) {
+        float y = (float)av[0];
+        v8f x = {y, y, y, y, y, y, y, y};
+        const float *row = bt + ix[0] + j0;
+        v8f s0 = x * load8f(row), s1 = x * load8f(row + 8);
+        for (size_t t = 1; t < count; t++) {
+            row = bt + ix[t] + j0;
+            y = (float)av[t];
+            x = (v8f){y, y, y, y, y, y, y, y};
+            s0 = s0 + x * load8f(row);
+            s1 = s1 + x * load8f(row + 8);
+        }
+        if (bias != NULL) {
+            s0 = s0 + load8f(bias + j0);
+            s1 = s1 + load8f(bias + j0 + 8);
+        }
+        float s[BLOCK32];
+        memcpy(s, &s0, sizeof s0);
+        memcpy(s + 8, &s1, sizeof s1);
+        for (size_t j = 0; j < BLOCK32 && j0 + j < n; j++)
+            c[j0 + j] = s[j];
+    }
+}
+
+NFI_FMA_CLONES
+static void row_binary64_skip(size_t n, size_t w, size_t count,
+                              const double *restrict av,
+                              const size_t *restrict ix,
+                              const double *restrict bt,
+                              const double *restrict bias,
+                              double *restrict c)
+{
+    for (size_t j0 = 0; j0 < w; j0 += BLOCK64) {
+        nfi_v4d x = nfi_splat4(av[0]);
+        const double *row = bt + ix[0] + j0;
+        nfi_v4d s0 = x * nfi_load4(row), s1 = x * nfi_load4(row + 4);
+        for (size_t t = 1; t < count; t++) {
+            row = bt + ix[t] + j0;
+            x = nfi_splat4(av[t]);
+            s0 = s0 + x * nfi_load4(row);
+            s1 = s1 + x * nfi_load4(row + 4);
+        }
+        if (bias != NULL) {
+            s0 = s0 + nfi_load4(bias + j0);
+            s1 = s1 + nfi_load4(bias + j0 + 4);
+        }
+        double s[BLOCK64];
+        nfi_store4(s, s0);
+        nfi_store4(s + 4, s1);
+        for (size_t j = 0; j < BLOCK64 && j0 + j < n; j++)
+            c[j0 + j] = s[j];
+    }
+}
+
 /* How the fused kernels round (sim/lanes.h):
  *   LANES_NORMAL  nfi_lanes_round, flagging every result outside the
  *                 format's normal range but zero (formats without
@@ -373,6 +487,95 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
     return no_tiny ? LANES_NO_TINY : LANES_BOUNDED;
 }
 
+/* rows_plain_body over the non-zero terms only: row r's term t has the
+ * value av[r * k + t] and the bt offset ix[r * k + t], t < count (rows
+ * with fewer terms padded with zero terms; see compact_row). */
+static inline __attribute__((always_inline)) int
+rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
+               int rows, size_t n, size_t w, size_t k, size_t count,
+               const double *restrict av, const size_t *restrict ix,
+               const double *restrict bt, const double *restrict bias,
+               double *restrict c)
+{
+    const nfi_lanes_rne cr = *pc;
+    const nfi_lanes_sub cs = *ps;
+    nfi_v4u out = {0, 0, 0, 0};
+#define RP(v) round_product(&cr, &cs, how, (v), &out)
+#define RS(v) round_sum(&cr, &cs, how, (v), &out)
+    for (size_t j0 = 0; j0 < w; j0 += 8) {
+        nfi_v4d s0[ROWS], s1[ROWS];
+        for (int r = 0; r < rows; r++) {
+            const double *row = bt + ix[(size_t)r * k] + j0;
+            nfi_v4d x = nfi_splat4(av[(size_t)r * k]);
+            s0[r] = RP(x * nfi_load4(row));
+            s1[r] = RP(x * nfi_load4(row + 4));
+        }
+        for (size_t t = 1; t < count; t++) {
+            for (int r = 0; r < rows; r++) {
+                const double *row = bt + ix[(size_t)r * k + t] + j0;
+                nfi_v4d x = nfi_splat4(av[(size_t)r * k + t]);
+                nfi_v4d p0 = RP(x * nfi_load4(row));
+                nfi_v4d p1 = RP(x * nfi_load4(row + 4));
+                s0[r] = RS(s0[r] + p0);
+                s1[r] = RS(s1[r] + p1);
+            }
+        }
+        if (bias != NULL) {
+            nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
+            for (int r = 0; r < rows; r++) {
+                s0[r] = RS(s0[r] + b0);
+                s1[r] = RS(s1[r] + b1);
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            double s[8];
+            nfi_store4(s, s0[r]);
+            nfi_store4(s + 4, s1[r]);
+            for (size_t j = 0; j < 8 && j0 + j < n; j++)
+                c[(size_t)r * n + j0 + j] = s[j];
+        }
+    }
+#undef RP
+#undef RS
+    return nfi_lanes_any(out);
+}
+
+#define ROWS_SKIP(name, how, rows)                                          \
+    NFI_FMA_CLONES                                                          \
+    static int name(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,       \
+                    size_t n, size_t w, size_t k, size_t count,             \
+                    const double *av, const size_t *ix, const double *bt,   \
+                    const double *bias, double *c)                          \
+    {                                                                       \
+        return rows_skip_body(pc, ps, how, rows, n, w, k, count, av, ix,    \
+                              bt, bias, c);                                 \
+    }
+ROWS_SKIP(skip1_normal, LANES_NORMAL, 1)
+ROWS_SKIP(skip2_normal, LANES_NORMAL, 2)
+ROWS_SKIP(skip3_normal, LANES_NORMAL, 3)
+ROWS_SKIP(skip4_normal, LANES_NORMAL, 4)
+ROWS_SKIP(skip1_sub, LANES_SUB, 1)
+ROWS_SKIP(skip2_sub, LANES_SUB, 2)
+ROWS_SKIP(skip3_sub, LANES_SUB, 3)
+ROWS_SKIP(skip4_sub, LANES_SUB, 4)
+ROWS_SKIP(skip1_bounded, LANES_BOUNDED, 1)
+ROWS_SKIP(skip2_bounded, LANES_BOUNDED, 2)
+ROWS_SKIP(skip3_bounded, LANES_BOUNDED, 3)
+ROWS_SKIP(skip4_bounded, LANES_BOUNDED, 4)
+ROWS_SKIP(skip1_no_tiny, LANES_NO_TINY, 1)
+ROWS_SKIP(skip2_no_tiny, LANES_NO_TINY, 2)
+ROWS_SKIP(skip3_no_tiny, LANES_NO_TINY, 3)
+ROWS_SKIP(skip4_no_tiny, LANES_NO_TINY, 4)
+ROWS_SKIP(skip1_normal_no_tiny, LANES_NORMAL_NO_TINY, 1)
+ROWS_SKIP(skip2_normal_no_tiny, LANES_NORMAL_NO_TINY, 2)
+ROWS_SKIP(skip3_normal_no_tiny, LANES_NORMAL_NO_TINY, 3)
+ROWS_SKIP(skip4_normal_no_tiny, LANES_NORMAL_NO_TINY, 4)
+
+typedef int (*skip_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
+                           size_t, size_t, size_t, size_t, const double *,
+                           const size_t *, const double *, const double *,
+                           double *);
+
 typedef int (*rows_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
                            size_t, size_t, size_t, const double *,
                            ptrdiff_t, ptrdiff_t, const double *,
@@ -404,17 +607,32 @@ static void rows_arrays(nfi_fast *f, size_t m, size_t n, size_t w,
     }
 }
 
-int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
-                    const nfi_reduction *order, size_t m, size_t n,
-                    size_t k, const double *a, ptrdiff_t a_row,
-                    ptrdiff_t a_k, const double *b, ptrdiff_t b_row,
-                    ptrdiff_t b_k, const double *bias, double *c)
+/* How many of the k x count values x[i * row + t * step] are zeros. */
+static size_t count_zeros(const double *x, ptrdiff_t row, ptrdiff_t step,
+                          size_t count, size_t k)
 {
-    kernel_kind kind = choose(acc, out, order, k);
-    if (kind == KERNEL_NONE || m * n == 1)
-        return 0; /* one element: the element loop is as fast */
-    if (m == 0 || n == 0)
-        return 1;
+    size_t z = 0;
+    for (size_t i = 0; i < count; i++)
+        for (size_t t = 0; t < k; t++)
+            z += x[(ptrdiff_t)i * row + (ptrdiff_t)t * step] == 0.0;
+    return z;
+}
+
+/* Whether skipping pays: at least one term in eight a zero. */
+static bool zeros_pay(size_t zeros, size_t total)
+{
+    return total > 0 && zeros * 8 >= total;
+}
+
+/* c = a b^T (+ bias) in acc's format by the kernel `kind`, not cast;
+ * with `skip`, rows of a are run over their non-zero terms where that
+ * is exact (see compact_row).  Returns 1, or -1 when memory runs out. */
+static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
+                       size_t n, size_t k, const double *a, ptrdiff_t a_row,
+                       ptrdiff_t a_k, const double *b, ptrdiff_t b_row,
+                       ptrdiff_t b_k, const double *bias, double *c,
+                       bool skip)
+{
     /* b packed transposed as k x w, w the columns rounded up to the
      * block, the padding zero; in floats for binary32 (exact: the values
      * are binary32 numbers).  a is read in place. */
@@ -423,38 +641,73 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
     size_t width = kind == KERNEL_BINARY32 ? sizeof(float) : sizeof(double);
     size_t count = k * w + w + 3 * n;
     unsigned char *block = malloc(count * width);
-    if (block == NULL)
+    /* The terms kept by skipping: ROWS rows of k values and offsets. */
+    double *av = skip ? malloc(ROWS * k * sizeof *av) : NULL;
+    size_t *ix = skip ? malloc(ROWS * k * sizeof *ix) : NULL;
+    if (block == NULL || (skip && (av == NULL || ix == NULL))) {
+        free(block);
+        free(av);
+        free(ix);
         return -1;
+    }
+    bool finite = true; /* every b value finite: skipping is exact */
     if (kind == KERNEL_BINARY32) {
         float *pb = (float *)block, *pbias = pb + k * w;
         for (size_t t = 0; t < k; t++) {
             float *row = pb + t * w;
             const double *src = b + (ptrdiff_t)t * b_k;
-            for (size_t j = 0; j < n; j++)
-                row[j] = (float)src[(ptrdiff_t)j * b_row];
+            for (size_t j = 0; j < n; j++) {
+                double v = src[(ptrdiff_t)j * b_row];
+                finite &= fabs(v) <= DBL_MAX;
+                row[j] = (float)v;
+            }
             for (size_t j = n; j < w; j++)
                 row[j] = 0.0f;
         }
         for (size_t j = 0; j < w; j++)
             pbias[j] = bias != NULL && j < n ? (float)bias[j] : 0.0f;
-        rows_binary32(m, n, w, k, a, a_row, a_k, pb, bias ? pbias : NULL,
-                      c);
+        const float *pbs = bias ? pbias : NULL;
+        if (!(skip && finite)) {
+            rows_binary32(m, n, w, k, a, a_row, a_k, pb, pbs, c);
+        } else {
+            for (size_t i = 0; i < m; i++) {
+                const double *ai = a + (ptrdiff_t)i * a_row;
+                size_t kept = compact_row(ai, a_k, k, w, av, ix);
+                row_binary32_skip(n, w, kept, av, ix, pb, pbs, c + i * n);
+                if (row_needs_full(n, c + i * n))
+                    rows_binary32(1, n, w, k, ai, a_row, a_k, pb, pbs,
+                                  c + i * n);
+            }
+        }
     } else {
         double *pb = (double *)block, *pbias = pb + k * w;
         double *sums = pbias + w, *prod = sums + n, *spread = prod + n;
         for (size_t t = 0; t < k; t++) {
             double *row = pb + t * w;
             const double *src = b + (ptrdiff_t)t * b_k;
-            for (size_t j = 0; j < n; j++)
-                row[j] = src[(ptrdiff_t)j * b_row];
+            for (size_t j = 0; j < n; j++) {
+                double v = src[(ptrdiff_t)j * b_row];
+                finite &= fabs(v) <= DBL_MAX;
+                row[j] = v;
+            }
             for (size_t j = n; j < w; j++)
                 row[j] = 0.0;
         }
         for (size_t j = 0; j < w; j++)
             pbias[j] = bias != NULL && j < n ? bias[j] : 0.0;
         const double *pbs = bias ? pbias : NULL;
-        if (kind == KERNEL_BINARY64) {
+        skip = skip && finite;
+        if (kind == KERNEL_BINARY64 && !skip) {
             rows_binary64(m, n, w, k, a, a_row, a_k, pb, pbs, c);
+        } else if (kind == KERNEL_BINARY64) {
+            for (size_t i = 0; i < m; i++) {
+                const double *ai = a + (ptrdiff_t)i * a_row;
+                size_t kept = compact_row(ai, a_k, k, w, av, ix);
+                row_binary64_skip(n, w, kept, av, ix, pb, pbs, c + i * n);
+                if (row_needs_full(n, c + i * n))
+                    rows_binary64(1, n, w, k, ai, a_row, a_k, pb, pbs,
+                                  c + i * n);
+            }
         } else if (kind == KERNEL_PLAIN) {
             const nfi_fast *f = &acc->fast;
             nfi_lanes_rne pc = nfi_lanes_rne_of(f);
@@ -468,6 +721,15 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
                  rows4_no_tiny},
                 {rows1_normal_no_tiny, rows2_normal_no_tiny,
                  rows3_normal_no_tiny, rows4_normal_no_tiny}};
+            static const skip_kernel skips[5][ROWS] = {
+                {skip1_normal, skip2_normal, skip3_normal, skip4_normal},
+                {skip1_sub, skip2_sub, skip3_sub, skip4_sub},
+                {skip1_bounded, skip2_bounded, skip3_bounded,
+                 skip4_bounded},
+                {skip1_no_tiny, skip2_no_tiny, skip3_no_tiny,
+                 skip4_no_tiny},
+                {skip1_normal_no_tiny, skip2_normal_no_tiny,
+                 skip3_normal_no_tiny, skip4_normal_no_tiny}};
             int how = scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
             if (!nfi_lanes_sub_applies(f))
                 how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY
@@ -476,10 +738,41 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 double *ci = c + i * n;
                 size_t rows = m - i < ROWS ? m - i : ROWS;
-                if (kernels[how][rows - 1](&pc, &ps, n, w, k, ai, a_row,
-                                           a_k, pb, pbs, ci))
+                if (!skip) {
+                    if (kernels[how][rows - 1](&pc, &ps, n, w, k, ai,
+                                               a_row, a_k, pb, pbs, ci))
+                        rows_arrays(&acc->fast, rows, n, w, k, ai, a_row,
+                                    a_k, pb, pbs, sums, prod, spread, ci);
+                    continue;
+                }
+                /* The rows' non-zero terms, padded with zero terms to
+                 * the longest. */
+                size_t kept[ROWS], most = 0;
+                for (size_t l = 0; l < rows; l++) {
+                    kept[l] = compact_row(ai + (ptrdiff_t)l * a_row, a_k,
+                                          k, w, av + l * k, ix + l * k);
+                    most = kept[l] > most ? kept[l] : most;
+                }
+                for (size_t l = 0; l < rows; l++)
+                    for (size_t t = kept[l]; t < most; t++) {
+                        av[l * k + t] = 0.0;
+                        ix[l * k + t] = 0;
+                    }
+                if (skips[how][rows - 1](&pc, &ps, n, w, k, most, av, ix,
+                                         pb, pbs, ci)) {
                     rows_arrays(&acc->fast, rows, n, w, k, ai, a_row, a_k,
                                 pb, pbs, sums, prod, spread, ci);
+                    continue;
+                }
+                for (size_t l = 0; l < rows; l++) {
+                    const double *al = ai + (ptrdiff_t)l * a_row;
+                    double *cl = ci + l * n;
+                    if (row_needs_full(n, cl) &&
+                        kernels[how][0](&pc, &ps, n, w, k, al, a_row, a_k,
+                                        pb, pbs, cl))
+                        rows_arrays(&acc->fast, 1, n, w, k, al, a_row,
+                                    a_k, pb, pbs, sums, prod, spread, cl);
+                }
             }
         } else if (kind == KERNEL_WIDE) {
             bool checked = !nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row,
@@ -503,6 +796,56 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
         }
     }
     free(block);
+    free(av);
+    free(ix);
+    return 1;
+}
+
+int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
+                    const nfi_reduction *order, size_t m, size_t n,
+                    size_t k, const double *a, ptrdiff_t a_row,
+                    ptrdiff_t a_k, const double *b, ptrdiff_t b_row,
+                    ptrdiff_t b_k, const double *bias, double *c)
+{
+    kernel_kind kind = choose(acc, out, order, k);
+    if (kind == KERNEL_NONE || m * n == 1)
+        return 0; /* one element: the element loop is as fast */
+    if (m == 0 || n == 0)
+        return 1;
+    bool skips = kind == KERNEL_BINARY32 || kind == KERNEL_BINARY64 ||
+                 kind == KERNEL_PLAIN;
+    size_t zeros_a = skips ? count_zeros(a, a_row, a_k, m, k) : 0;
+    size_t zeros_b = skips ? count_zeros(b, b_row, b_k, n, k) : 0;
+    int status = 0;
+    /* Where b has the zeros, c^T = b a^T: the same products (each
+     * rounded once, and RN(x y) = RN(y x) but for the payload of a NaN
+     * made from two NaN operands) summed in the same order over k, with
+     * the zeros now in the first operand.  A NaN anywhere in the result
+     * sends the product back to the usual orientation, so NaN results
+     * are always those of the element loop's operand order. */
+    if (bias == NULL && zeros_pay(zeros_b, n * k) &&
+        zeros_b * m > 2 * zeros_a * n) {
+        double *ct = malloc(m * n * sizeof *ct);
+        if (ct == NULL)
+            return -1;
+        status = matmul_core(acc, kind, n, m, k, b, b_row, b_k, a, a_row,
+                             a_k, NULL, ct, true);
+        bool nan = false;
+        for (size_t e = 0; status == 1 && e < m * n; e++)
+            nan |= isnan(ct[e]);
+        if (status == 1 && !nan)
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < n; j++)
+                    c[i * n + j] = ct[j * m + i];
+        free(ct);
+        if (status == 1 && nan)
+            status = 0; /* recompute below */
+    }
+    if (status == 0)
+        status = matmul_core(acc, kind, m, n, k, a, a_row, a_k, b, b_row,
+                             b_k, bias, c, zeros_pay(zeros_a, m * k));
+    if (status < 0)
+        return -1;
     for (size_t i = 0; i < m; i++)
         cast_row(acc, out, n, c + i * n);
     return 1;
