@@ -5,6 +5,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,25 +150,47 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
  * (a zero) so that every row has a first term; rows taken together
  * are padded with zero terms, which are covered by the same argument.
  *
- * compact_row: the non-zero terms of row ai (stride ak, k terms): their
- * values into av and their bt offsets t * w into ix; returns the count,
- * at least 1 (an all-zero row keeps its first term). */
-static size_t compact_row(const double *ai, ptrdiff_t ak, size_t k,
-                          size_t w, double *av, size_t *ix)
+ * compact_rows: the non-zero terms of each row i < m of a (a[i * a_row
+ * + t * ak], t < k): their values into av[i * k + ...], their bt offsets
+ * t * w into ix alike, their count into kept[i], at least 1 (an
+ * all-zero row keeps its first term).  The loops follow the smaller
+ * stride, so that a transposed a is read along its memory. */
+static void compact_rows(const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+                         size_t m, size_t k, size_t w, double *av,
+                         uint32_t *ix, size_t *kept)
 {
-    size_t c = 0;
-    for (size_t t = 0; t < k; t++) {
-        double v = ai[(ptrdiff_t)t * ak];
-        av[c] = v;
-        ix[c] = t * w;
-        c += v != 0.0;
+    for (size_t i = 0; i < m; i++)
+        kept[i] = 0;
+    if (a_row == 1 && ak != 1) {
+        for (size_t t = 0; t < k; t++) {
+            const double *at = a + (ptrdiff_t)t * ak;
+            for (size_t i = 0; i < m; i++) {
+                double v = at[i];
+                size_t e = i * k + kept[i];
+                av[e] = v;
+                ix[e] = (uint32_t)(t * w);
+                kept[i] += v != 0.0;
+            }
+        }
+    } else {
+        for (size_t i = 0; i < m; i++) {
+            const double *ai = a + (ptrdiff_t)i * a_row;
+            size_t c = 0;
+            for (size_t t = 0; t < k; t++) {
+                double v = ai[(ptrdiff_t)t * ak];
+                av[i * k + c] = v;
+                ix[i * k + c] = (uint32_t)(t * w);
+                c += v != 0.0;
+            }
+            kept[i] = c;
+        }
     }
-    if (c == 0) {
-        av[0] = ai[0];
-        ix[0] = 0;
-        c = 1;
-    }
-    return c;
+    for (size_t i = 0; i < m; i++)
+        if (kept[i] == 0) {
+            av[i * k] = a[(ptrdiff_t)i * a_row];
+            ix[i * k] = 0;
+            kept[i] = 1;
+        }
 }
 
 /* Whether lanes 0..n-1 of row c hold a zero or a NaN: then the row is
@@ -185,7 +208,7 @@ static bool row_needs_full(size_t n, const double *c)
 NFI_FMA_CLONES
 static void row_binary32_skip(size_t n, size_t w, size_t count,
                               const double *restrict av,
-                              const size_t *restrict ix,
+                              const uint32_t *restrict ix,
                               const float *restrict bt,
                               const float *restrict bias,
                               double *restrict c)
@@ -217,7 +240,7 @@ static void row_binary32_skip(size_t n, size_t w, size_t count,
 NFI_FMA_CLONES
 static void row_binary64_skip(size_t n, size_t w, size_t count,
                               const double *restrict av,
-                              const size_t *restrict ix,
+                              const uint32_t *restrict ix,
                               const double *restrict bt,
                               const double *restrict bias,
                               double *restrict c)
@@ -487,16 +510,23 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
     return no_tiny ? LANES_NO_TINY : LANES_BOUNDED;
 }
 
-/* rows_plain_body over the non-zero terms only: row r's term t has the
- * value av[r * k + t] and the bt offset ix[r * k + t], t < count (rows
- * with fewer terms padded with zero terms; see compact_row). */
+/* rows_plain_body over the non-zero terms only, for the rows gi[r], r <
+ * rows: row gi[r]'s term t has the value av[gi[r] * k + t] and the bt
+ * offset ix[gi[r] * k + t], t < count (rows with fewer terms padded with
+ * zero terms; see compact_rows); its outputs go to c + r * n. */
 static inline __attribute__((always_inline)) int
 rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
                int rows, size_t n, size_t w, size_t k, size_t count,
-               const double *restrict av, const size_t *restrict ix,
-               const double *restrict bt, const double *restrict bias,
-               double *restrict c)
+               const double *restrict av, const uint32_t *restrict ix,
+               const size_t *gi, const double *restrict bt,
+               const double *restrict bias, double *restrict c)
 {
+    const double *ar[ROWS];
+    const uint32_t *xr[ROWS];
+    for (int r = 0; r < rows; r++) {
+        ar[r] = av + gi[r] * k;
+        xr[r] = ix + gi[r] * k;
+    }
     const nfi_lanes_rne cr = *pc;
     const nfi_lanes_sub cs = *ps;
     nfi_v4u out = {0, 0, 0, 0};
@@ -505,15 +535,15 @@ rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
     for (size_t j0 = 0; j0 < w; j0 += 8) {
         nfi_v4d s0[ROWS], s1[ROWS];
         for (int r = 0; r < rows; r++) {
-            const double *row = bt + ix[(size_t)r * k] + j0;
-            nfi_v4d x = nfi_splat4(av[(size_t)r * k]);
+            const double *row = bt + xr[r][0] + j0;
+            nfi_v4d x = nfi_splat4(ar[r][0]);
             s0[r] = RP(x * nfi_load4(row));
             s1[r] = RP(x * nfi_load4(row + 4));
         }
         for (size_t t = 1; t < count; t++) {
             for (int r = 0; r < rows; r++) {
-                const double *row = bt + ix[(size_t)r * k + t] + j0;
-                nfi_v4d x = nfi_splat4(av[(size_t)r * k + t]);
+                const double *row = bt + xr[r][t] + j0;
+                nfi_v4d x = nfi_splat4(ar[r][t]);
                 nfi_v4d p0 = RP(x * nfi_load4(row));
                 nfi_v4d p1 = RP(x * nfi_load4(row + 4));
                 s0[r] = RS(s0[r] + p0);
@@ -544,11 +574,11 @@ rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
     NFI_FMA_CLONES                                                          \
     static int name(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,       \
                     size_t n, size_t w, size_t k, size_t count,             \
-                    const double *av, const size_t *ix, const double *bt,   \
-                    const double *bias, double *c)                          \
+                    const double *av, const uint32_t *ix, const size_t *gi, \
+                    const double *bt, const double *bias, double *c)        \
     {                                                                       \
         return rows_skip_body(pc, ps, how, rows, n, w, k, count, av, ix,    \
-                              bt, bias, c);                                 \
+                              gi, bt, bias, c);                             \
     }
 ROWS_SKIP(skip1_normal, LANES_NORMAL, 1)
 ROWS_SKIP(skip2_normal, LANES_NORMAL, 2)
@@ -573,8 +603,8 @@ ROWS_SKIP(skip4_normal_no_tiny, LANES_NORMAL_NO_TINY, 4)
 
 typedef int (*skip_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
                            size_t, size_t, size_t, size_t, const double *,
-                           const size_t *, const double *, const double *,
-                           double *);
+                           const uint32_t *, const size_t *, const double *,
+                           const double *, double *);
 
 typedef int (*rows_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
                            size_t, size_t, size_t, const double *,
@@ -607,14 +637,19 @@ static void rows_arrays(nfi_fast *f, size_t m, size_t n, size_t w,
     }
 }
 
-/* How many of the k x count values x[i * row + t * step] are zeros. */
+/* The zeros among x[i * row + t * step], t < k, for about 32 rows i <
+ * count spread evenly (a sample: only the choice of kernel depends on
+ * it), and the number of values looked at. */
 static size_t count_zeros(const double *x, ptrdiff_t row, ptrdiff_t step,
-                          size_t count, size_t k)
+                          size_t count, size_t k, size_t *seen)
 {
-    size_t z = 0;
-    for (size_t i = 0; i < count; i++)
+    size_t z = 0, every = count / 32 + 1;
+    *seen = 0;
+    for (size_t i = 0; i < count; i += every) {
         for (size_t t = 0; t < k; t++)
             z += x[(ptrdiff_t)i * row + (ptrdiff_t)t * step] == 0.0;
+        *seen += k;
+    }
     return z;
 }
 
@@ -622,6 +657,26 @@ static size_t count_zeros(const double *x, ptrdiff_t row, ptrdiff_t step,
 static bool zeros_pay(size_t zeros, size_t total)
 {
     return total > 0 && zeros * 8 >= total;
+}
+
+/* The skip kernel for `how` and `rows` (1 to ROWS) rows. */
+static int skip_group(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,
+                      int how, size_t rows, size_t n, size_t w, size_t k,
+                      size_t count, const double *av, const uint32_t *ix,
+                      const size_t *gi, const double *bt, const double *bias,
+                      double *c)
+{
+    static const skip_kernel skips[5][ROWS] = {
+        {skip1_normal, skip2_normal, skip3_normal, skip4_normal},
+        {skip1_sub, skip2_sub, skip3_sub, skip4_sub},
+        {skip1_bounded, skip2_bounded, skip3_bounded,
+         skip4_bounded},
+        {skip1_no_tiny, skip2_no_tiny, skip3_no_tiny,
+         skip4_no_tiny},
+        {skip1_normal_no_tiny, skip2_normal_no_tiny,
+         skip3_normal_no_tiny, skip4_normal_no_tiny}};
+    return skips[how][rows - 1](pc, ps, n, w, k, count, av, ix, gi, bt,
+                                bias, c);
 }
 
 /* c = a b^T (+ bias) in acc's format by the kernel `kind`, not cast;
@@ -641,13 +696,18 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
     size_t width = kind == KERNEL_BINARY32 ? sizeof(float) : sizeof(double);
     size_t count = k * w + w + 3 * n;
     unsigned char *block = malloc(count * width);
-    /* The terms kept by skipping: ROWS rows of k values and offsets. */
-    double *av = skip ? malloc(ROWS * k * sizeof *av) : NULL;
-    size_t *ix = skip ? malloc(ROWS * k * sizeof *ix) : NULL;
-    if (block == NULL || (skip && (av == NULL || ix == NULL))) {
+    /* The terms kept by skipping (compact_rows), the rows in the order
+     * of their counts, and a group of rows of output. */
+    skip = skip && k * w <= UINT32_MAX;
+    double *av = skip ? malloc((m * k + ROWS * n) * sizeof *av) : NULL;
+    uint32_t *ix = skip ? malloc(m * k * sizeof *ix) : NULL;
+    size_t *kept = skip ? malloc(2 * m * sizeof *kept) : NULL;
+    if (block == NULL ||
+        (skip && (av == NULL || ix == NULL || kept == NULL))) {
         free(block);
         free(av);
         free(ix);
+        free(kept);
         return -1;
     }
     bool finite = true; /* every b value finite: skipping is exact */
@@ -670,10 +730,11 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
         if (!(skip && finite)) {
             rows_binary32(m, n, w, k, a, a_row, a_k, pb, pbs, c);
         } else {
+            compact_rows(a, a_row, a_k, m, k, w, av, ix, kept);
             for (size_t i = 0; i < m; i++) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
-                size_t kept = compact_row(ai, a_k, k, w, av, ix);
-                row_binary32_skip(n, w, kept, av, ix, pb, pbs, c + i * n);
+                row_binary32_skip(n, w, kept[i], av + i * k, ix + i * k,
+                                  pb, pbs, c + i * n);
                 if (row_needs_full(n, c + i * n))
                     rows_binary32(1, n, w, k, ai, a_row, a_k, pb, pbs,
                                   c + i * n);
@@ -700,10 +761,11 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
         if (kind == KERNEL_BINARY64 && !skip) {
             rows_binary64(m, n, w, k, a, a_row, a_k, pb, pbs, c);
         } else if (kind == KERNEL_BINARY64) {
+            compact_rows(a, a_row, a_k, m, k, w, av, ix, kept);
             for (size_t i = 0; i < m; i++) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
-                size_t kept = compact_row(ai, a_k, k, w, av, ix);
-                row_binary64_skip(n, w, kept, av, ix, pb, pbs, c + i * n);
+                row_binary64_skip(n, w, kept[i], av + i * k, ix + i * k,
+                                  pb, pbs, c + i * n);
                 if (row_needs_full(n, c + i * n))
                     rows_binary64(1, n, w, k, ai, a_row, a_k, pb, pbs,
                                   c + i * n);
@@ -721,57 +783,67 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                  rows4_no_tiny},
                 {rows1_normal_no_tiny, rows2_normal_no_tiny,
                  rows3_normal_no_tiny, rows4_normal_no_tiny}};
-            static const skip_kernel skips[5][ROWS] = {
-                {skip1_normal, skip2_normal, skip3_normal, skip4_normal},
-                {skip1_sub, skip2_sub, skip3_sub, skip4_sub},
-                {skip1_bounded, skip2_bounded, skip3_bounded,
-                 skip4_bounded},
-                {skip1_no_tiny, skip2_no_tiny, skip3_no_tiny,
-                 skip4_no_tiny},
-                {skip1_normal_no_tiny, skip2_normal_no_tiny,
-                 skip3_normal_no_tiny, skip4_normal_no_tiny}};
             int how = scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
             if (!nfi_lanes_sub_applies(f))
                 how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY
                                            : LANES_NORMAL;
-            for (size_t i = 0; i < m; i += ROWS) {
+            for (size_t i = 0; i < m && !skip; i += ROWS) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 double *ci = c + i * n;
                 size_t rows = m - i < ROWS ? m - i : ROWS;
-                if (!skip) {
-                    if (kernels[how][rows - 1](&pc, &ps, n, w, k, ai,
-                                               a_row, a_k, pb, pbs, ci))
-                        rows_arrays(&acc->fast, rows, n, w, k, ai, a_row,
-                                    a_k, pb, pbs, sums, prod, spread, ci);
-                    continue;
-                }
-                /* The rows' non-zero terms, padded with zero terms to
-                 * the longest. */
-                size_t kept[ROWS], most = 0;
-                for (size_t l = 0; l < rows; l++) {
-                    kept[l] = compact_row(ai + (ptrdiff_t)l * a_row, a_k,
-                                          k, w, av + l * k, ix + l * k);
-                    most = kept[l] > most ? kept[l] : most;
-                }
-                for (size_t l = 0; l < rows; l++)
-                    for (size_t t = kept[l]; t < most; t++) {
-                        av[l * k + t] = 0.0;
-                        ix[l * k + t] = 0;
-                    }
-                if (skips[how][rows - 1](&pc, &ps, n, w, k, most, av, ix,
-                                         pb, pbs, ci)) {
+                if (kernels[how][rows - 1](&pc, &ps, n, w, k, ai, a_row,
+                                           a_k, pb, pbs, ci))
                     rows_arrays(&acc->fast, rows, n, w, k, ai, a_row, a_k,
                                 pb, pbs, sums, prod, spread, ci);
-                    continue;
+            }
+            if (skip) {
+                /* The rows grouped by their counts of terms (a counting
+                 * sort), so that little padding is needed; each group's
+                 * rows are padded with zero terms to the longest. */
+                size_t *order = kept + m;
+                compact_rows(a, a_row, a_k, m, k, w, av, ix, kept);
+                size_t *bucket = calloc(k + 1, sizeof *bucket);
+                if (bucket == NULL) {
+                    free(block);
+                    free(av);
+                    free(ix);
+                    free(kept);
+                    return -1;
                 }
-                for (size_t l = 0; l < rows; l++) {
-                    const double *al = ai + (ptrdiff_t)l * a_row;
-                    double *cl = ci + l * n;
-                    if (row_needs_full(n, cl) &&
-                        kernels[how][0](&pc, &ps, n, w, k, al, a_row, a_k,
-                                        pb, pbs, cl))
-                        rows_arrays(&acc->fast, 1, n, w, k, al, a_row,
-                                    a_k, pb, pbs, sums, prod, spread, cl);
+                for (size_t i = 0; i < m; i++)
+                    bucket[kept[i]]++;
+                for (size_t v = 0, at = 0; v <= k; v++) {
+                    size_t here = bucket[v];
+                    bucket[v] = at;
+                    at += here;
+                }
+                for (size_t i = 0; i < m; i++)
+                    order[bucket[kept[i]]++] = i;
+                free(bucket);
+                double *cg = av + m * k;
+                for (size_t g = 0; g < m; g += ROWS) {
+                    size_t rows = m - g < ROWS ? m - g : ROWS;
+                    const size_t *gi = order + g;
+                    size_t most = kept[gi[rows - 1]];
+                    for (size_t l = 0; l < rows; l++)
+                        for (size_t t = kept[gi[l]]; t < most; t++) {
+                            av[gi[l] * k + t] = 0.0;
+                            ix[gi[l] * k + t] = 0;
+                        }
+                    int flagged = skip_group(&pc, &ps, how, rows, n, w, k,
+                                             most, av, ix, gi, pb, pbs,
+                                             cg);
+                    for (size_t l = 0; l < rows; l++) {
+                        const double *al = a + (ptrdiff_t)gi[l] * a_row;
+                        double *cl = c + gi[l] * n;
+                        memcpy(cl, cg + l * n, n * sizeof *cl);
+                        if ((flagged || row_needs_full(n, cl)) &&
+                            kernels[how][0](&pc, &ps, n, w, k, al, a_row,
+                                            a_k, pb, pbs, cl))
+                            rows_arrays(&acc->fast, 1, n, w, k, al, a_row,
+                                        a_k, pb, pbs, sums, prod, spread,
+                                        cl);
+                    }
                 }
             }
         } else if (kind == KERNEL_WIDE) {
@@ -798,6 +870,7 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
     free(block);
     free(av);
     free(ix);
+    free(kept);
     return 1;
 }
 
@@ -814,8 +887,9 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
         return 1;
     bool skips = kind == KERNEL_BINARY32 || kind == KERNEL_BINARY64 ||
                  kind == KERNEL_PLAIN;
-    size_t zeros_a = skips ? count_zeros(a, a_row, a_k, m, k) : 0;
-    size_t zeros_b = skips ? count_zeros(b, b_row, b_k, n, k) : 0;
+    size_t seen_a = 0, seen_b = 0;
+    size_t zeros_a = skips ? count_zeros(a, a_row, a_k, m, k, &seen_a) : 0;
+    size_t zeros_b = skips ? count_zeros(b, b_row, b_k, n, k, &seen_b) : 0;
     int status = 0;
     /* Where b has the zeros, c^T = b a^T: the same products (each
      * rounded once, and RN(x y) = RN(y x) but for the payload of a NaN
@@ -823,8 +897,8 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
      * the zeros now in the first operand.  A NaN anywhere in the result
      * sends the product back to the usual orientation, so NaN results
      * are always those of the element loop's operand order. */
-    if (bias == NULL && zeros_pay(zeros_b, n * k) &&
-        zeros_b * m > 2 * zeros_a * n) {
+    if (bias == NULL && zeros_pay(zeros_b, seen_b) &&
+        zeros_b * seen_a > 2 * zeros_a * seen_b) {
         double *ct = malloc(m * n * sizeof *ct);
         if (ct == NULL)
             return -1;
@@ -843,7 +917,7 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
     }
     if (status == 0)
         status = matmul_core(acc, kind, m, n, k, a, a_row, a_k, b, b_row,
-                             b_k, bias, c, zeros_pay(zeros_a, m * k));
+                             b_k, bias, c, zeros_pay(zeros_a, seen_a));
     if (status < 0)
         return -1;
     for (size_t i = 0; i < m; i++)
