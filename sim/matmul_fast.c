@@ -153,44 +153,43 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
  * compact_rows: the non-zero terms of each row i < m of a (a[i * a_row
  * + t * ak], t < k): their values into av[i * k + ...], their bt offsets
  * t * w into ix alike, their count into kept[i], at least 1 (an
- * all-zero row keeps its first term).  The loops follow the smaller
- * stride, so that a transposed a is read along its memory. */
+ * all-zero row keeps its first term).  A transposed a (a_row 1) is
+ * first copied eight rows at a time into av's rows, read along its
+ * memory, and then compacted in place (the writes never overtake the
+ * reads). */
 static void compact_rows(const double *a, ptrdiff_t a_row, ptrdiff_t ak,
                          size_t m, size_t k, size_t w, double *av,
                          uint32_t *ix, size_t *kept)
 {
-    for (size_t i = 0; i < m; i++)
-        kept[i] = 0;
-    if (a_row == 1 && ak != 1) {
+    bool copy = a_row == 1 && ak != 1;
+    for (size_t i0 = 0; copy && i0 < m; i0 += 8) {
+        size_t rows = m - i0 < 8 ? m - i0 : 8;
         for (size_t t = 0; t < k; t++) {
-            const double *at = a + (ptrdiff_t)t * ak;
-            for (size_t i = 0; i < m; i++) {
-                double v = at[i];
-                size_t e = i * k + kept[i];
-                av[e] = v;
-                ix[e] = (uint32_t)(t * w);
-                kept[i] += v != 0.0;
-            }
-        }
-    } else {
-        for (size_t i = 0; i < m; i++) {
-            const double *ai = a + (ptrdiff_t)i * a_row;
-            size_t c = 0;
-            for (size_t t = 0; t < k; t++) {
-                double v = ai[(ptrdiff_t)t * ak];
-                av[i * k + c] = v;
-                ix[i * k + c] = (uint32_t)(t * w);
-                c += v != 0.0;
-            }
-            kept[i] = c;
+            const double *at = a + (ptrdiff_t)t * ak + (ptrdiff_t)i0;
+            for (size_t l = 0; l < rows; l++)
+                av[(i0 + l) * k + t] = at[l];
         }
     }
-    for (size_t i = 0; i < m; i++)
-        if (kept[i] == 0) {
-            av[i * k] = a[(ptrdiff_t)i * a_row];
-            ix[i * k] = 0;
-            kept[i] = 1;
+    for (size_t i = 0; i < m; i++) {
+        const double *ai = copy ? av + i * k : a + (ptrdiff_t)i * a_row;
+        ptrdiff_t step = copy ? 1 : ak;
+        double *out = av + i * k;
+        uint32_t *where = ix + i * k;
+        double first = ai[0];
+        size_t c = 0;
+        for (size_t t = 0; t < k; t++) {
+            double v = ai[(ptrdiff_t)t * step];
+            out[c] = v;
+            where[c] = (uint32_t)(t * w);
+            c += v != 0.0;
         }
+        if (c == 0) {
+            out[0] = first;
+            where[0] = 0;
+            c = 1;
+        }
+        kept[i] = c;
+    }
 }
 
 /* Whether lanes 0..n-1 of row c hold a zero or a NaN: then the row is
