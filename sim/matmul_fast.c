@@ -658,6 +658,43 @@ static bool zeros_pay(size_t zeros, size_t total)
     return total > 0 && zeros * 8 >= total;
 }
 
+/* order: the rows i < m by increasing kept[i] (a counting sort, so that
+ * rows taken together need little padding).  Returns false when memory
+ * runs out. */
+static bool order_by_count(size_t m, size_t k, const size_t *kept,
+                           size_t *order)
+{
+    size_t *bucket = calloc(k + 1, sizeof *bucket);
+    if (bucket == NULL)
+        return false;
+    for (size_t i = 0; i < m; i++)
+        bucket[kept[i]]++;
+    for (size_t v = 0, at = 0; v <= k; v++) {
+        size_t here = bucket[v];
+        bucket[v] = at;
+        at += here;
+    }
+    for (size_t i = 0; i < m; i++)
+        order[bucket[kept[i]]++] = i;
+    free(bucket);
+    return true;
+}
+
+/* Pads the rows gi[0..rows-1] (in increasing order of their counts)
+ * with zero terms (value +0, bt offset 0) to the count of the last;
+ * returns that count. */
+static size_t pad_group(size_t rows, size_t k, const size_t *gi,
+                        const size_t *kept, double *av, uint32_t *ix)
+{
+    size_t most = kept[gi[rows - 1]];
+    for (size_t l = 0; l < rows; l++)
+        for (size_t t = kept[gi[l]]; t < most; t++) {
+            av[gi[l] * k + t] = 0.0;
+            ix[gi[l] * k + t] = 0;
+        }
+    return most;
+}
+
 /* The skip kernel for `how` and `rows` (1 to ROWS) rows. */
 static int skip_group(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,
                       int how, size_t rows, size_t n, size_t w, size_t k,
@@ -801,34 +838,18 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                  * rows are padded with zero terms to the longest. */
                 size_t *order = kept + m;
                 compact_rows(a, a_row, a_k, m, k, w, av, ix, kept);
-                size_t *bucket = calloc(k + 1, sizeof *bucket);
-                if (bucket == NULL) {
+                if (!order_by_count(m, k, kept, order)) {
                     free(block);
                     free(av);
                     free(ix);
                     free(kept);
                     return -1;
                 }
-                for (size_t i = 0; i < m; i++)
-                    bucket[kept[i]]++;
-                for (size_t v = 0, at = 0; v <= k; v++) {
-                    size_t here = bucket[v];
-                    bucket[v] = at;
-                    at += here;
-                }
-                for (size_t i = 0; i < m; i++)
-                    order[bucket[kept[i]]++] = i;
-                free(bucket);
                 double *cg = av + m * k;
                 for (size_t g = 0; g < m; g += ROWS) {
                     size_t rows = m - g < ROWS ? m - g : ROWS;
                     const size_t *gi = order + g;
-                    size_t most = kept[gi[rows - 1]];
-                    for (size_t l = 0; l < rows; l++)
-                        for (size_t t = kept[gi[l]]; t < most; t++) {
-                            av[gi[l] * k + t] = 0.0;
-                            ix[gi[l] * k + t] = 0;
-                        }
+                    size_t most = pad_group(rows, k, gi, kept, av, ix);
                     int flagged = skip_group(&pc, &ps, how, rows, n, w, k,
                                              most, av, ix, gi, pb, pbs,
                                              cg);
@@ -848,7 +869,7 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
         } else if (kind == KERNEL_WIDE) {
             bool checked = !nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row,
                                                  a_k, w, pb, pbs);
-            for (size_t i = 0; i < m; i += 2) {
+            for (size_t i = 0; i < m && !skip; i += 2) {
                 size_t r = m - i < 2 ? m - i : 2;
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 int redo = nfi_matmul_wide_rows(&acc->fast, r, n, w, k, ai,
@@ -860,6 +881,42 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                                     ai + (ptrdiff_t)l * a_row, 0, a_k, pb,
                                     pbs, sums, prod, spread,
                                     c + (i + l) * n);
+            }
+            if (skip) {
+                size_t *order = kept + m;
+                compact_rows(a, a_row, a_k, m, k, w, av, ix, kept);
+                if (!order_by_count(m, k, kept, order)) {
+                    free(block);
+                    free(av);
+                    free(ix);
+                    free(kept);
+                    return -1;
+                }
+                double *cg = av + m * k;
+                for (size_t g = 0; g < m; g += 2) {
+                    size_t rows = m - g < 2 ? m - g : 2;
+                    const size_t *gi = order + g;
+                    size_t most = pad_group(rows, k, gi, kept, av, ix);
+                    const double *gv[2] = {av + gi[0] * k,
+                                           av + gi[rows - 1] * k};
+                    const uint32_t *gx[2] = {ix + gi[0] * k,
+                                             ix + gi[rows - 1] * k};
+                    int flagged = nfi_matmul_wide_terms(&acc->fast, rows, n,
+                                                        w, most, gv, gx, pb,
+                                                        pbs, cg, checked);
+                    for (size_t l = 0; l < rows; l++) {
+                        const double *al = a + (ptrdiff_t)gi[l] * a_row;
+                        double *cl = c + gi[l] * n;
+                        memcpy(cl, cg + l * n, n * sizeof *cl);
+                        if (!(flagged >> l & 1) && !row_needs_full(n, cl))
+                            continue;
+                        if (nfi_matmul_wide_rows(&acc->fast, 1, n, w, k, al,
+                                                 a_row, a_k, pb, pbs, cl,
+                                                 checked))
+                            rows_arrays(&acc->fast, 1, n, w, k, al, 0, a_k,
+                                        pb, pbs, sums, prod, spread, cl);
+                    }
+                }
             }
         } else {
             rows_arrays(&acc->fast, m, n, w, k, a, a_row, a_k, pb, pbs,
@@ -885,7 +942,7 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
     if (m == 0 || n == 0)
         return 1;
     bool skips = kind == KERNEL_BINARY32 || kind == KERNEL_BINARY64 ||
-                 kind == KERNEL_PLAIN;
+                 kind == KERNEL_PLAIN || kind == KERNEL_WIDE;
     size_t seen_a = 0, seen_b = 0;
     size_t zeros_a = skips ? count_zeros(a, a_row, a_k, m, k, &seen_a) : 0;
     size_t zeros_b = skips ? count_zeros(b, b_row, b_k, n, k, &seen_b) : 0;
