@@ -150,41 +150,71 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
  * (a zero) so that every row has a first term; rows taken together
  * are padded with zero terms, which are covered by the same argument.
  *
- * compact_rows: the non-zero terms of each row i < m of a (a[i * a_row
- * + t * ak], t < k): their values into av[i * k + ...], their bt offsets
- * t * w into ix alike, their count into kept[i], at least 1 (an
- * all-zero row keeps its first term).  A transposed a (a_row 1) is
- * first copied eight rows at a time into av's rows, read along its
- * memory, and then compacted in place (the writes never overtake the
- * reads). */
-static void compact_rows(const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-                         size_t m, size_t k, size_t w, double *av,
-                         uint32_t *ix, size_t *kept)
+ * The rows of a as contiguous rows: a itself when ak is 1, otherwise
+ * a copied into `copy` (m rows of k), read along its memory when a is
+ * transposed.  Returns the first row; row i is at it + i * (*stride). */
+static const double *contiguous_rows(const double *a, ptrdiff_t a_row,
+                                     ptrdiff_t ak, size_t m, size_t k,
+                                     double *copy, ptrdiff_t *stride)
 {
-    bool copy = a_row == 1 && ak != 1;
-    for (size_t i0 = 0; copy && i0 < m; i0 += 8) {
-        size_t rows = m - i0 < 8 ? m - i0 : 8;
-        for (size_t t = 0; t < k; t++) {
-            const double *at = a + (ptrdiff_t)t * ak + (ptrdiff_t)i0;
-            for (size_t l = 0; l < rows; l++)
-                av[(i0 + l) * k + t] = at[l];
-        }
+    if (ak == 1) {
+        *stride = a_row;
+        return a;
     }
+    *stride = (ptrdiff_t)k;
+    if (a_row == 1) {
+        for (size_t i0 = 0; i0 < m; i0 += 8) {
+            size_t rows = m - i0 < 8 ? m - i0 : 8;
+            for (size_t t = 0; t < k; t++) {
+                const double *at = a + (ptrdiff_t)t * ak + (ptrdiff_t)i0;
+                for (size_t l = 0; l < rows; l++)
+                    copy[(i0 + l) * k + t] = at[l];
+            }
+        }
+    } else {
+        for (size_t i = 0; i < m; i++)
+            for (size_t t = 0; t < k; t++)
+                copy[i * k + t] = a[(ptrdiff_t)i * a_row + (ptrdiff_t)t * ak];
+    }
+    return copy;
+}
+
+/* compact_rows: for each row i < m (at rows + i * stride, k terms) the
+ * indices t of its non-zero terms, in order, into ix[i * k + ...], and
+ * their count into kept[i], at least 1 (an all-zero row keeps its first
+ * term).  Four terms at a time: the bits of the non-zero ones select
+ * their offsets, stored together (the slots beyond the count are
+ * overwritten later or unused). */
+typedef uint32_t v4w __attribute__((vector_size(16)));
+static void compact_rows(const double *rows, ptrdiff_t stride, size_t m,
+                         size_t k, uint32_t *ix, size_t *kept)
+{
+    static const v4w pick[16] = {
+        {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0},
+        {2, 0, 0, 0}, {0, 2, 0, 0}, {1, 2, 0, 0}, {0, 1, 2, 0},
+        {3, 0, 0, 0}, {0, 3, 0, 0}, {1, 3, 0, 0}, {0, 1, 3, 0},
+        {2, 3, 0, 0}, {0, 2, 3, 0}, {1, 2, 3, 0}, {0, 1, 2, 3}};
+    static const unsigned char bits[16] = {0, 1, 1, 2, 1, 2, 2, 3,
+                                           1, 2, 2, 3, 2, 3, 3, 4};
     for (size_t i = 0; i < m; i++) {
-        const double *ai = copy ? av + i * k : a + (ptrdiff_t)i * a_row;
-        ptrdiff_t step = copy ? 1 : ak;
-        double *out = av + i * k;
+        const double *r = rows + (ptrdiff_t)i * stride;
         uint32_t *where = ix + i * k;
-        double first = ai[0];
-        size_t c = 0;
-        for (size_t t = 0; t < k; t++) {
-            double v = ai[(ptrdiff_t)t * step];
-            out[c] = v;
-            where[c] = (uint32_t)(t * w);
-            c += v != 0.0;
+        size_t c = 0, t = 0;
+        for (; t + 4 <= k; t += 4) {
+            unsigned mask = (unsigned)(r[t] != 0.0) |
+                            (unsigned)(r[t + 1] != 0.0) << 1 |
+                            (unsigned)(r[t + 2] != 0.0) << 2 |
+                            (unsigned)(r[t + 3] != 0.0) << 3;
+            uint32_t t0 = (uint32_t)t;
+            v4w o = pick[mask] + (v4w){t0, t0, t0, t0};
+            memcpy(where + c, &o, sizeof o); /* c + 3 <= t + 3 < k */
+            c += bits[mask];
+        }
+        for (; t < k; t++) {
+            where[c] = (uint32_t)t;
+            c += r[t] != 0.0;
         }
         if (c == 0) {
-            out[0] = first;
             where[0] = 0;
             c = 1;
         }
@@ -213,13 +243,13 @@ static void row_binary32_skip(size_t n, size_t w, size_t count,
                               double *restrict c)
 {
     for (size_t j0 = 0; j0 < w; j0 += BLOCK32) {
-        float y = (float)av[0];
+        float y = (float)av[ix[0]];
         v8f x = {y, y, y, y, y, y, y, y};
-        const float *row = bt + ix[0] + j0;
+        const float *row = bt + (size_t)ix[0] * w + j0;
         v8f s0 = x * load8f(row), s1 = x * load8f(row + 8);
         for (size_t t = 1; t < count; t++) {
-            row = bt + ix[t] + j0;
-            y = (float)av[t];
+            row = bt + (size_t)ix[t] * w + j0;
+            y = (float)av[ix[t]];
             x = (v8f){y, y, y, y, y, y, y, y};
             s0 = s0 + x * load8f(row);
             s1 = s1 + x * load8f(row + 8);
@@ -245,12 +275,12 @@ static void row_binary64_skip(size_t n, size_t w, size_t count,
                               double *restrict c)
 {
     for (size_t j0 = 0; j0 < w; j0 += BLOCK64) {
-        nfi_v4d x = nfi_splat4(av[0]);
-        const double *row = bt + ix[0] + j0;
+        nfi_v4d x = nfi_splat4(av[ix[0]]);
+        const double *row = bt + (size_t)ix[0] * w + j0;
         nfi_v4d s0 = x * nfi_load4(row), s1 = x * nfi_load4(row + 4);
         for (size_t t = 1; t < count; t++) {
-            row = bt + ix[t] + j0;
-            x = nfi_splat4(av[t]);
+            row = bt + (size_t)ix[t] * w + j0;
+            x = nfi_splat4(av[ix[t]]);
             s0 = s0 + x * nfi_load4(row);
             s1 = s1 + x * nfi_load4(row + 4);
         }
@@ -516,14 +546,15 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
 static inline __attribute__((always_inline)) int
 rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
                int rows, size_t n, size_t w, size_t k, size_t count,
-               const double *restrict av, const uint32_t *restrict ix,
+               const double *restrict av, ptrdiff_t as,
+               const uint32_t *restrict ix,
                const size_t *gi, const double *restrict bt,
                const double *restrict bias, double *restrict c)
 {
     const double *ar[ROWS];
     const uint32_t *xr[ROWS];
     for (int r = 0; r < rows; r++) {
-        ar[r] = av + gi[r] * k;
+        ar[r] = av + (ptrdiff_t)gi[r] * as;
         xr[r] = ix + gi[r] * k;
     }
     const nfi_lanes_rne cr = *pc;
@@ -534,15 +565,15 @@ rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
     for (size_t j0 = 0; j0 < w; j0 += 8) {
         nfi_v4d s0[ROWS], s1[ROWS];
         for (int r = 0; r < rows; r++) {
-            const double *row = bt + xr[r][0] + j0;
-            nfi_v4d x = nfi_splat4(ar[r][0]);
+            const double *row = bt + (size_t)xr[r][0] * w + j0;
+            nfi_v4d x = nfi_splat4(ar[r][xr[r][0]]);
             s0[r] = RP(x * nfi_load4(row));
             s1[r] = RP(x * nfi_load4(row + 4));
         }
         for (size_t t = 1; t < count; t++) {
             for (int r = 0; r < rows; r++) {
-                const double *row = bt + xr[r][t] + j0;
-                nfi_v4d x = nfi_splat4(ar[r][t]);
+                const double *row = bt + (size_t)xr[r][t] * w + j0;
+                nfi_v4d x = nfi_splat4(ar[r][xr[r][t]]);
                 nfi_v4d p0 = RP(x * nfi_load4(row));
                 nfi_v4d p1 = RP(x * nfi_load4(row + 4));
                 s0[r] = RS(s0[r] + p0);
@@ -573,11 +604,12 @@ rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
     NFI_FMA_CLONES                                                          \
     static int name(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,       \
                     size_t n, size_t w, size_t k, size_t count,             \
-                    const double *av, const uint32_t *ix, const size_t *gi, \
-                    const double *bt, const double *bias, double *c)        \
+                    const double *av, ptrdiff_t as, const uint32_t *ix,     \
+                    const size_t *gi, const double *bt, const double *bias, \
+                    double *c)                                              \
     {                                                                       \
-        return rows_skip_body(pc, ps, how, rows, n, w, k, count, av, ix,    \
-                              gi, bt, bias, c);                             \
+        return rows_skip_body(pc, ps, how, rows, n, w, k, count, av, as,    \
+                              ix, gi, bt, bias, c);                         \
     }
 ROWS_SKIP(skip1_normal, LANES_NORMAL, 1)
 ROWS_SKIP(skip2_normal, LANES_NORMAL, 2)
@@ -602,8 +634,8 @@ ROWS_SKIP(skip4_normal_no_tiny, LANES_NORMAL_NO_TINY, 4)
 
 typedef int (*skip_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
                            size_t, size_t, size_t, size_t, const double *,
-                           const uint32_t *, const size_t *, const double *,
-                           const double *, double *);
+                           ptrdiff_t, const uint32_t *, const size_t *,
+                           const double *, const double *, double *);
 
 typedef int (*rows_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
                            size_t, size_t, size_t, const double *,
@@ -681,26 +713,33 @@ static bool order_by_count(size_t m, size_t k, const size_t *kept,
 }
 
 /* Pads the rows gi[0..rows-1] (in increasing order of their counts)
- * with zero terms (value +0, bt offset 0) to the count of the last;
+ * with zero terms to the count of the last: the index of a zero of the
+ * row (there is one, since the row has fewer non-zero terms than k);
  * returns that count. */
 static size_t pad_group(size_t rows, size_t k, const size_t *gi,
-                        const size_t *kept, double *av, uint32_t *ix)
+                        const size_t *kept, const double *base,
+                        ptrdiff_t stride, uint32_t *ix)
 {
     size_t most = kept[gi[rows - 1]];
-    for (size_t l = 0; l < rows; l++)
-        for (size_t t = kept[gi[l]]; t < most; t++) {
-            av[gi[l] * k + t] = 0.0;
-            ix[gi[l] * k + t] = 0;
-        }
+    for (size_t l = 0; l < rows; l++) {
+        if (kept[gi[l]] == most)
+            continue;
+        const double *r = base + (ptrdiff_t)gi[l] * stride;
+        uint32_t zero = 0;
+        while (r[zero] != 0.0)
+            zero++;
+        for (size_t t = kept[gi[l]]; t < most; t++)
+            ix[gi[l] * k + t] = zero;
+    }
     return most;
 }
 
 /* The skip kernel for `how` and `rows` (1 to ROWS) rows. */
 static int skip_group(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,
                       int how, size_t rows, size_t n, size_t w, size_t k,
-                      size_t count, const double *av, const uint32_t *ix,
-                      const size_t *gi, const double *bt, const double *bias,
-                      double *c)
+                      size_t count, const double *av, ptrdiff_t as,
+                      const uint32_t *ix, const size_t *gi, const double *bt,
+                      const double *bias, double *c)
 {
     static const skip_kernel skips[5][ROWS] = {
         {skip1_normal, skip2_normal, skip3_normal, skip4_normal},
@@ -711,8 +750,8 @@ static int skip_group(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,
          skip4_no_tiny},
         {skip1_normal_no_tiny, skip2_normal_no_tiny,
          skip3_normal_no_tiny, skip4_normal_no_tiny}};
-    return skips[how][rows - 1](pc, ps, n, w, k, count, av, ix, gi, bt,
-                                bias, c);
+    return skips[how][rows - 1](pc, ps, n, w, k, count, av, as, ix, gi,
+                                bt, bias, c);
 }
 
 /* c = a b^T (+ bias) in acc's format by the kernel `kind`, not cast;
@@ -766,10 +805,14 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
         if (!(skip && finite)) {
             rows_binary32(m, n, w, k, a, a_row, a_k, pb, pbs, c);
         } else {
-            compact_rows(a, a_row, a_k, m, k, w, av, ix, kept);
+            ptrdiff_t as;
+            const double *base = contiguous_rows(a, a_row, a_k, m, k, av,
+                                                 &as);
+            compact_rows(base, as, m, k, ix, kept);
             for (size_t i = 0; i < m; i++) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
-                row_binary32_skip(n, w, kept[i], av + i * k, ix + i * k,
+                row_binary32_skip(n, w, kept[i], base + (ptrdiff_t)i * as,
+                                  ix + i * k,
                                   pb, pbs, c + i * n);
                 if (row_needs_full(n, c + i * n))
                     rows_binary32(1, n, w, k, ai, a_row, a_k, pb, pbs,
@@ -797,10 +840,14 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
         if (kind == KERNEL_BINARY64 && !skip) {
             rows_binary64(m, n, w, k, a, a_row, a_k, pb, pbs, c);
         } else if (kind == KERNEL_BINARY64) {
-            compact_rows(a, a_row, a_k, m, k, w, av, ix, kept);
+            ptrdiff_t as;
+            const double *base = contiguous_rows(a, a_row, a_k, m, k, av,
+                                                 &as);
+            compact_rows(base, as, m, k, ix, kept);
             for (size_t i = 0; i < m; i++) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
-                row_binary64_skip(n, w, kept[i], av + i * k, ix + i * k,
+                row_binary64_skip(n, w, kept[i], base + (ptrdiff_t)i * as,
+                                  ix + i * k,
                                   pb, pbs, c + i * n);
                 if (row_needs_full(n, c + i * n))
                     rows_binary64(1, n, w, k, ai, a_row, a_k, pb, pbs,
@@ -837,7 +884,10 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                  * sort), so that little padding is needed; each group's
                  * rows are padded with zero terms to the longest. */
                 size_t *order = kept + m;
-                compact_rows(a, a_row, a_k, m, k, w, av, ix, kept);
+                ptrdiff_t as;
+                const double *base = contiguous_rows(a, a_row, a_k, m, k,
+                                                     av, &as);
+                compact_rows(base, as, m, k, ix, kept);
                 if (!order_by_count(m, k, kept, order)) {
                     free(block);
                     free(av);
@@ -849,10 +899,11 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                 for (size_t g = 0; g < m; g += ROWS) {
                     size_t rows = m - g < ROWS ? m - g : ROWS;
                     const size_t *gi = order + g;
-                    size_t most = pad_group(rows, k, gi, kept, av, ix);
+                    size_t most = pad_group(rows, k, gi, kept, base, as,
+                                            ix);
                     int flagged = skip_group(&pc, &ps, how, rows, n, w, k,
-                                             most, av, ix, gi, pb, pbs,
-                                             cg);
+                                             most, base, as, ix, gi, pb,
+                                             pbs, cg);
                     for (size_t l = 0; l < rows; l++) {
                         const double *al = a + (ptrdiff_t)gi[l] * a_row;
                         double *cl = c + gi[l] * n;
@@ -884,7 +935,10 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
             }
             if (skip) {
                 size_t *order = kept + m;
-                compact_rows(a, a_row, a_k, m, k, w, av, ix, kept);
+                ptrdiff_t as;
+                const double *base = contiguous_rows(a, a_row, a_k, m, k,
+                                                     av, &as);
+                compact_rows(base, as, m, k, ix, kept);
                 if (!order_by_count(m, k, kept, order)) {
                     free(block);
                     free(av);
@@ -896,9 +950,11 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                 for (size_t g = 0; g < m; g += 2) {
                     size_t rows = m - g < 2 ? m - g : 2;
                     const size_t *gi = order + g;
-                    size_t most = pad_group(rows, k, gi, kept, av, ix);
-                    const double *gv[2] = {av + gi[0] * k,
-                                           av + gi[rows - 1] * k};
+                    size_t most = pad_group(rows, k, gi, kept, base, as,
+                                            ix);
+                    const double *gv[2] = {
+                        base + (ptrdiff_t)gi[0] * as,
+                        base + (ptrdiff_t)gi[rows - 1] * as};
                     const uint32_t *gx[2] = {ix + gi[0] * k,
                                              ix + gi[rows - 1] * k};
                     int flagged = nfi_matmul_wide_terms(&acc->fast, rows, n,

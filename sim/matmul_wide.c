@@ -196,8 +196,9 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
 }
 
 /* rows_kernel over given terms: row r < rows (1 or 2) has `count` terms,
- * values av[r][t] and bt offsets ix[r][t] (matmul_fast.c drops the zero
- * terms of a row and pads with zero terms). */
+ * t < count, the products av[r][ix[r][t]] * bt[ix[r][t] * w + j]
+ * (matmul_fast.c drops the zero terms of a row and pads with zero
+ * terms). */
 static inline __attribute__((always_inline)) int
 rows_kernel_terms(const nfi_fast *f, size_t rows, size_t n, size_t w,
                   size_t count, const double *const *av,
@@ -210,17 +211,18 @@ rows_kernel_terms(const nfi_fast *f, size_t rows, size_t n, size_t w,
     nfi_wide_flags f1 = nfi_wide_flags_new(false), f2 = f1;
     nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
     for (size_t j0 = 0; j0 < w; j0 += 8) {
-        const double *r1 = bt + x1[0] + j0, *r2 = bt + x2[0] + j0;
-        nfi_v4d x = nfi_splat4(a1[0]), y = nfi_splat4(a2[0]);
+        const double *r1 = bt + (size_t)x1[0] * w + j0;
+        const double *r2 = bt + (size_t)x2[0] * w + j0;
+        nfi_v4d x = nfi_splat4(a1[x1[0]]), y = nfi_splat4(a2[x2[0]]);
         nfi_v4d s0 = nfi_wide_mul(&cw, x, nfi_load4(r1), g1);
         nfi_v4d s1 = nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), g1);
         nfi_v4d u0 = nfi_wide_mul(&cw, y, nfi_load4(r2), g2);
         nfi_v4d u1 = nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), g2);
         for (size_t t = 1; t < count; t++) {
-            r1 = bt + x1[t] + j0;
-            r2 = bt + x2[t] + j0;
-            x = nfi_splat4(a1[t]);
-            y = nfi_splat4(a2[t]);
+            r1 = bt + (size_t)x1[t] * w + j0;
+            r2 = bt + (size_t)x2[t] * w + j0;
+            x = nfi_splat4(a1[x1[t]]);
+            y = nfi_splat4(a2[x2[t]]);
             s0 = nfi_wide_add(&cw, s0,
                               nfi_wide_mul(&cw, x, nfi_load4(r1), g1), g1);
             s1 = nfi_wide_add(&cw, s1,

@@ -54,8 +54,9 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                          const double *bias, double *c, bool checked);
 
 /* nfi_matmul_wide_rows for rows given by their terms: row r < rows (1 or
- * 2) is the sequential sum of `count` >= 1 rounded products av[r][t] *
- * bt[ix[r][t] + j] (then the bias), written to c[r * n + j].  With
+ * 2) is the sequential sum over t < count (count >= 1) of the rounded
+ * products av[r][ix[r][t]] * bt[ix[r][t] * w + j] (then the bias),
+ * written to c[r * n + j].  With
  * checked true, returns the bit mask of rows with a flagged value (any
  * value outside the normal range and zero, subnormals included: those
  * rows are to be recomputed); with checked false (only when
