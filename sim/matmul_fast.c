@@ -131,24 +131,29 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
     }
 }
 
-/* Skipping zero terms.  In a sequential sum of rounded products (RNE,
- * or IEEE hardware arithmetic), a term a_t b_t with a_t = +-0 and b_t
- * finite is a zero of some sign.  Adding a zero to a non-zero partial
- * sum s gives s exactly; adding a non-zero p to a zero gives p exactly
- * (p is already a value of the format); a zero plus a zero is a zero.
- * So, by induction over the terms, every partial sum of the full loop
- * and of the loop without those terms are the same number, except that
- * where it is zero its sign may differ (IEEE 754 6.3: x + (-x) is +0
- * in RNE, a sum of zeros is -0 only when every term is -0).  The bias
+/* Skipping zero terms (the fused p <= 25 and the wide kernels).  In a
+ * sequential sum of rounded products in RNE, a term a_t b_t with a_t =
+ * +-0 and b_t finite is a zero of some sign.  Adding a zero to a
+ * non-zero partial sum s gives s exactly (s is a value of the format);
+ * adding a non-zero p to a zero gives p exactly; a zero plus a zero is a
+ * zero.  So, by induction over the terms, every partial sum of the full
+ * loop and of the loop without those terms are the same number, except
+ * that where it is zero its sign may differ (IEEE 754 6.3: x + (-x) is
+ * +0 in RNE, a sum of zeros is -0 only when every term is -0).  The bias
  * addition and the cast keep this (a zero sum plus a bias may again
  * differ only in the sign of a zero result).  Therefore a row computed
  * without its zero a-terms equals the full row in every lane that is
- * not a zero; a lane that is zero, and (for simplicity of the argument
+ * not a zero; a lane that is zero, and (so that nothing need be argued
  * about NaN payloads) a lane that is NaN, sends the row back to the full
- * loop.  Skipping needs every b value finite (0 * inf is NaN): the
+ * kernel.  The lanes' flags agree too: the non-zero values are the same
+ * and a zero is never flagged; the range proofs (scan_bounds,
+ * nfi_matmul_wide_safe) bound sums of up to k terms, so they hold for
+ * fewer.  Skipping needs every b value finite (0 * inf is NaN): the
  * packing of b checks that.  A row whose terms are all zero keeps one
- * (a zero) so that every row has a first term; rows taken together
- * are padded with zero terms, which are covered by the same argument.
+ * (a zero) so that every row has a first term; rows taken together are
+ * padded with zero terms, covered by the same argument.  (The argument
+ * holds for the IEEE hardware arithmetic of the native kernels as well,
+ * but they do too little per term for skipping to pay.)
  *
  * The rows of a as contiguous rows: a itself when ak is 1, otherwise
  * a copied into `copy` (m rows of k), read along its memory when a is
@@ -230,70 +235,6 @@ static bool row_needs_full(size_t n, const double *c)
     for (size_t j = 0; j < n; j++)
         bad |= !(c[j] != 0.0 && c[j] == c[j]);
     return bad;
-}
-
-/* rows_binary32 and rows_binary64 for one row given by its non-zero
- * terms (count of them: values av, bt offsets ix). */
-NFI_FMA_CLONES
-static void row_binary32_skip(size_t n, size_t w, size_t count,
-                              const double *restrict av,
-                              const uint32_t *restrict ix,
-                              const float *restrict bt,
-                              const float *restrict bias,
-                              double *restrict c)
-{
-    for (size_t j0 = 0; j0 < w; j0 += BLOCK32) {
-        float y = (float)av[ix[0]];
-        v8f x = {y, y, y, y, y, y, y, y};
-        const float *row = bt + (size_t)ix[0] * w + j0;
-        v8f s0 = x * load8f(row), s1 = x * load8f(row + 8);
-        for (size_t t = 1; t < count; t++) {
-            row = bt + (size_t)ix[t] * w + j0;
-            y = (float)av[ix[t]];
-            x = (v8f){y, y, y, y, y, y, y, y};
-            s0 = s0 + x * load8f(row);
-            s1 = s1 + x * load8f(row + 8);
-        }
-        if (bias != NULL) {
-            s0 = s0 + load8f(bias + j0);
-            s1 = s1 + load8f(bias + j0 + 8);
-        }
-        float s[BLOCK32];
-        memcpy(s, &s0, sizeof s0);
-        memcpy(s + 8, &s1, sizeof s1);
-        for (size_t j = 0; j < BLOCK32 && j0 + j < n; j++)
-            c[j0 + j] = s[j];
-    }
-}
-
-NFI_FMA_CLONES
-static void row_binary64_skip(size_t n, size_t w, size_t count,
-                              const double *restrict av,
-                              const uint32_t *restrict ix,
-                              const double *restrict bt,
-                              const double *restrict bias,
-                              double *restrict c)
-{
-    for (size_t j0 = 0; j0 < w; j0 += BLOCK64) {
-        nfi_v4d x = nfi_splat4(av[ix[0]]);
-        const double *row = bt + (size_t)ix[0] * w + j0;
-        nfi_v4d s0 = x * nfi_load4(row), s1 = x * nfi_load4(row + 4);
-        for (size_t t = 1; t < count; t++) {
-            row = bt + (size_t)ix[t] * w + j0;
-            x = nfi_splat4(av[ix[t]]);
-            s0 = s0 + x * nfi_load4(row);
-            s1 = s1 + x * nfi_load4(row + 4);
-        }
-        if (bias != NULL) {
-            s0 = s0 + nfi_load4(bias + j0);
-            s1 = s1 + nfi_load4(bias + j0 + 4);
-        }
-        double s[BLOCK64];
-        nfi_store4(s, s0);
-        nfi_store4(s + 4, s1);
-        for (size_t j = 0; j < BLOCK64 && j0 + j < n; j++)
-            c[j0 + j] = s[j];
-    }
 }
 
 /* How the fused kernels round (sim/lanes.h):
@@ -540,9 +481,9 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
 }
 
 /* rows_plain_body over the non-zero terms only, for the rows gi[r], r <
- * rows: row gi[r]'s term t has the value av[gi[r] * k + t] and the bt
- * offset ix[gi[r] * k + t], t < count (rows with fewer terms padded with
- * zero terms; see compact_rows); its outputs go to c + r * n. */
+ * rows: row gi[r] (at av + gi[r] * as) has the terms of indices
+ * ix[gi[r] * k + t], t < count (rows with fewer non-zero terms padded
+ * with zero terms; see compact_rows); its outputs go to c + r * n. */
 static inline __attribute__((always_inline)) int
 rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
                int rows, size_t n, size_t w, size_t k, size_t count,
@@ -668,13 +609,13 @@ static void rows_arrays(nfi_fast *f, size_t m, size_t n, size_t w,
     }
 }
 
-/* The zeros among x[i * row + t * step], t < k, for about 32 rows i <
+/* The zeros among x[i * row + t * step], t < k, for about 8 rows i <
  * count spread evenly (a sample: only the choice of kernel depends on
  * it), and the number of values looked at. */
 static size_t count_zeros(const double *x, ptrdiff_t row, ptrdiff_t step,
                           size_t count, size_t k, size_t *seen)
 {
-    size_t z = 0, every = count / 32 + 1;
+    size_t z = 0, every = count / 8 + 1;
     *seen = 0;
     for (size_t i = 0; i < count; i += every) {
         for (size_t t = 0; t < k; t++)
@@ -756,7 +697,8 @@ static int skip_group(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,
 
 /* c = a b^T (+ bias) in acc's format by the kernel `kind`, not cast;
  * with `skip`, rows of a are run over their non-zero terms where that
- * is exact (see compact_row).  Returns 1, or -1 when memory runs out. */
+ * is exact (see compact_rows).  Returns 1, or -1 when memory runs out.
+ */
 static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                        size_t n, size_t k, const double *a, ptrdiff_t a_row,
                        ptrdiff_t a_k, const double *b, ptrdiff_t b_row,
@@ -773,7 +715,7 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
     unsigned char *block = malloc(count * width);
     /* The terms kept by skipping (compact_rows), the rows in the order
      * of their counts, and a group of rows of output. */
-    skip = skip && k * w <= UINT32_MAX;
+    skip = skip && k <= UINT32_MAX;
     double *av = skip ? malloc((m * k + ROWS * n) * sizeof *av) : NULL;
     uint32_t *ix = skip ? malloc(m * k * sizeof *ix) : NULL;
     size_t *kept = skip ? malloc(2 * m * sizeof *kept) : NULL;
@@ -791,34 +733,15 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
         for (size_t t = 0; t < k; t++) {
             float *row = pb + t * w;
             const double *src = b + (ptrdiff_t)t * b_k;
-            for (size_t j = 0; j < n; j++) {
-                double v = src[(ptrdiff_t)j * b_row];
-                finite &= fabs(v) <= DBL_MAX;
-                row[j] = (float)v;
-            }
+            for (size_t j = 0; j < n; j++)
+                row[j] = (float)src[(ptrdiff_t)j * b_row];
             for (size_t j = n; j < w; j++)
                 row[j] = 0.0f;
         }
         for (size_t j = 0; j < w; j++)
             pbias[j] = bias != NULL && j < n ? (float)bias[j] : 0.0f;
         const float *pbs = bias ? pbias : NULL;
-        if (!(skip && finite)) {
-            rows_binary32(m, n, w, k, a, a_row, a_k, pb, pbs, c);
-        } else {
-            ptrdiff_t as;
-            const double *base = contiguous_rows(a, a_row, a_k, m, k, av,
-                                                 &as);
-            compact_rows(base, as, m, k, ix, kept);
-            for (size_t i = 0; i < m; i++) {
-                const double *ai = a + (ptrdiff_t)i * a_row;
-                row_binary32_skip(n, w, kept[i], base + (ptrdiff_t)i * as,
-                                  ix + i * k,
-                                  pb, pbs, c + i * n);
-                if (row_needs_full(n, c + i * n))
-                    rows_binary32(1, n, w, k, ai, a_row, a_k, pb, pbs,
-                                  c + i * n);
-            }
-        }
+        rows_binary32(m, n, w, k, a, a_row, a_k, pb, pbs, c);
     } else {
         double *pb = (double *)block, *pbias = pb + k * w;
         double *sums = pbias + w, *prod = sums + n, *spread = prod + n;
@@ -837,22 +760,8 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
             pbias[j] = bias != NULL && j < n ? bias[j] : 0.0;
         const double *pbs = bias ? pbias : NULL;
         skip = skip && finite;
-        if (kind == KERNEL_BINARY64 && !skip) {
+        if (kind == KERNEL_BINARY64) {
             rows_binary64(m, n, w, k, a, a_row, a_k, pb, pbs, c);
-        } else if (kind == KERNEL_BINARY64) {
-            ptrdiff_t as;
-            const double *base = contiguous_rows(a, a_row, a_k, m, k, av,
-                                                 &as);
-            compact_rows(base, as, m, k, ix, kept);
-            for (size_t i = 0; i < m; i++) {
-                const double *ai = a + (ptrdiff_t)i * a_row;
-                row_binary64_skip(n, w, kept[i], base + (ptrdiff_t)i * as,
-                                  ix + i * k,
-                                  pb, pbs, c + i * n);
-                if (row_needs_full(n, c + i * n))
-                    rows_binary64(1, n, w, k, ai, a_row, a_k, pb, pbs,
-                                  c + i * n);
-            }
         } else if (kind == KERNEL_PLAIN) {
             const nfi_fast *f = &acc->fast;
             nfi_lanes_rne pc = nfi_lanes_rne_of(f);
@@ -997,8 +906,9 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
         return 0; /* one element: the element loop is as fast */
     if (m == 0 || n == 0)
         return 1;
-    bool skips = kind == KERNEL_BINARY32 || kind == KERNEL_BINARY64 ||
-                 kind == KERNEL_PLAIN || kind == KERNEL_WIDE;
+    /* The native kernels do too little per term for skipping to pay
+     * (measured: a training step of binary32 got slower). */
+    bool skips = kind == KERNEL_PLAIN || kind == KERNEL_WIDE;
     size_t seen_a = 0, seen_b = 0;
     size_t zeros_a = skips ? count_zeros(a, a_row, a_k, m, k, &seen_a) : 0;
     size_t zeros_b = skips ? count_zeros(b, b_row, b_k, n, k, &seen_b) : 0;
