@@ -319,7 +319,7 @@ static void run_skip_cases(void)
         else
             snprintf(spec, sizeof spec, "p=%d,emin=-126,emax=127", p);
         for (size_t s = 0; s < sizeof ks / sizeof *ks; s++)
-            for (int variant = 0; variant < 8; variant++)
+            for (int variant = 0; variant < 24; variant++)
                 run_skip_case(spec, 1 + (size_t)(variant + (int)s) % 9,
                               s % 2 ? 23 : 11, ks[s], variant & 1,
                               (variant & 2) && !(variant & 1),
