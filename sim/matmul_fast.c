@@ -775,7 +775,14 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                  rows4_no_tiny},
                 {rows1_normal_no_tiny, rows2_normal_no_tiny,
                  rows3_normal_no_tiny, rows4_normal_no_tiny}};
-            int how = scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
+            /* When skipping, a's rows made contiguous first, so that the
+             * scan reads them along memory (the same values). */
+            ptrdiff_t as = a_row;
+            const double *base = skip ? contiguous_rows(a, a_row, a_k, m, k,
+                                                        av, &as)
+                                      : a;
+            int how = skip ? scan_bounds(f, m, k, w, base, as, 1, pb, pbs)
+                           : scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
             if (!nfi_lanes_sub_applies(f))
                 how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY
                                            : LANES_NORMAL;
@@ -793,9 +800,6 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                  * sort), so that little padding is needed; each group's
                  * rows are padded with zero terms to the longest. */
                 size_t *order = kept + m;
-                ptrdiff_t as;
-                const double *base = contiguous_rows(a, a_row, a_k, m, k,
-                                                     av, &as);
                 compact_rows(base, as, m, k, ix, kept);
                 if (!order_by_count(m, k, kept, order)) {
                     free(block);
