@@ -234,7 +234,10 @@ static void run_case(const char *acc_spec, const char *out_spec,
  *      (0 * inf = NaN: skipping must not apply).
  * The product is taken both ways round (zeros in a, and zeros in b with
  * no bias, where the kernels compute the transposed product), against
- * the definition and the MPFR twin, bit for bit (NaN-aware). */
+ * the definition and the MPFR twin, bit for bit (NaN-aware).  Formats
+ * p = 2..52 with binary32's range (p = 24 is binary32 itself), binary32,
+ * binary64 (the native kernels, which do not skip) and a format without
+ * subnormals. */
 static double small_value(nfi_arith *round, int kind, size_t t,
                           size_t k)
 {
