@@ -5,6 +5,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,112 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
                 c[i * n + j0 + j] = s[j];
         }
     }
+}
+
+/* Skipping zero terms (the fused p <= 25 and the wide kernels).  In a
+ * sequential sum of rounded products in RNE, a term a_t b_t with a_t =
+ * +-0 and b_t finite is a zero of some sign.  Adding a zero to a
+ * non-zero partial sum s gives s exactly (s is a value of the format);
+ * adding a non-zero p to a zero gives p exactly; a zero plus a zero is a
+ * zero.  So, by induction over the terms, every partial sum of the full
+ * loop and of the loop without those terms are the same number, except
+ * that where it is zero its sign may differ (IEEE 754 6.3: x + (-x) is
+ * +0 in RNE, a sum of zeros is -0 only when every term is -0).  The bias
+ * addition and the cast keep this (a zero sum plus a bias may again
+ * differ only in the sign of a zero result).  Therefore a row computed
+ * without its zero a-terms equals the full row in every lane that is
+ * not a zero; a lane that is zero, and (so that nothing need be argued
+ * about NaN payloads) a lane that is NaN, sends the row back to the full
+ * kernel.  The lanes' flags agree too: the non-zero values are the same
+ * and a zero is never flagged; the range proofs (scan_bounds,
+ * nfi_matmul_wide_safe) bound sums of up to k terms, so they hold for
+ * fewer.  Skipping needs every b value finite (0 * inf is NaN): the
+ * packing of b checks that.  A row whose terms are all zero keeps one
+ * (a zero) so that every row has a first term; rows taken together are
+ * padded with zero terms, covered by the same argument.  (The argument
+ * holds for the IEEE hardware arithmetic of the native kernels as well,
+ * but they do too little per term for skipping to pay.)
+ *
+ * The rows of a as contiguous rows: a itself when ak is 1, otherwise
+ * a copied into `copy` (m rows of k), read along its memory when a is
+ * transposed.  Returns the first row; row i is at it + i * (*stride). */
+static const double *contiguous_rows(const double *a, ptrdiff_t a_row,
+                                     ptrdiff_t ak, size_t m, size_t k,
+                                     double *copy, ptrdiff_t *stride)
+{
+    if (ak == 1) {
+        *stride = a_row;
+        return a;
+    }
+    *stride = (ptrdiff_t)k;
+    if (a_row == 1) {
+        for (size_t i0 = 0; i0 < m; i0 += 8) {
+            size_t rows = m - i0 < 8 ? m - i0 : 8;
+            for (size_t t = 0; t < k; t++) {
+                const double *at = a + (ptrdiff_t)t * ak + (ptrdiff_t)i0;
+                for (size_t l = 0; l < rows; l++)
+                    copy[(i0 + l) * k + t] = at[l];
+            }
+        }
+    } else {
+        for (size_t i = 0; i < m; i++)
+            for (size_t t = 0; t < k; t++)
+                copy[i * k + t] = a[(ptrdiff_t)i * a_row + (ptrdiff_t)t * ak];
+    }
+    return copy;
+}
+
+/* compact_rows: for each row i < m (at rows + i * stride, k terms) the
+ * indices t of its non-zero terms, in order, into ix[i * k + ...], and
+ * their count into kept[i], at least 1 (an all-zero row keeps its first
+ * term).  Four terms at a time: the bits of the non-zero ones select
+ * their offsets, stored together (the slots beyond the count are
+ * overwritten later or unused). */
+typedef uint32_t v4w __attribute__((vector_size(16)));
+static void compact_rows(const double *rows, ptrdiff_t stride, size_t m,
+                         size_t k, uint32_t *ix, size_t *kept)
+{
+    static const v4w pick[16] = {
+        {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0},
+        {2, 0, 0, 0}, {0, 2, 0, 0}, {1, 2, 0, 0}, {0, 1, 2, 0},
+        {3, 0, 0, 0}, {0, 3, 0, 0}, {1, 3, 0, 0}, {0, 1, 3, 0},
+        {2, 3, 0, 0}, {0, 2, 3, 0}, {1, 2, 3, 0}, {0, 1, 2, 3}};
+    static const unsigned char bits[16] = {0, 1, 1, 2, 1, 2, 2, 3,
+                                           1, 2, 2, 3, 2, 3, 3, 4};
+    for (size_t i = 0; i < m; i++) {
+        const double *r = rows + (ptrdiff_t)i * stride;
+        uint32_t *where = ix + i * k;
+        size_t c = 0, t = 0;
+        for (; t + 4 <= k; t += 4) {
+            unsigned mask = (unsigned)(r[t] != 0.0) |
+                            (unsigned)(r[t + 1] != 0.0) << 1 |
+                            (unsigned)(r[t + 2] != 0.0) << 2 |
+                            (unsigned)(r[t + 3] != 0.0) << 3;
+            uint32_t t0 = (uint32_t)t;
+            v4w o = pick[mask] + (v4w){t0, t0, t0, t0};
+            memcpy(where + c, &o, sizeof o); /* c + 3 <= t + 3 < k */
+            c += bits[mask];
+        }
+        for (; t < k; t++) {
+            where[c] = (uint32_t)t;
+            c += r[t] != 0.0;
+        }
+        if (c == 0) {
+            where[0] = 0;
+            c = 1;
+        }
+        kept[i] = c;
+    }
+}
+
+/* Whether lanes 0..n-1 of row c hold a zero or a NaN: then the row is
+ * recomputed in full (see above). */
+static bool row_needs_full(size_t n, const double *c)
+{
+    bool bad = false;
+    for (size_t j = 0; j < n; j++)
+        bad |= !(c[j] != 0.0 && c[j] == c[j]);
+    return bad;
 }
 
 /* How the fused kernels round (sim/lanes.h):
@@ -373,6 +480,104 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
     return no_tiny ? LANES_NO_TINY : LANES_BOUNDED;
 }
 
+/* rows_plain_body over the non-zero terms only, for the rows gi[r], r <
+ * rows: row gi[r] (at av + gi[r] * as) has the terms of indices
+ * ix[gi[r] * k + t], t < count (rows with fewer non-zero terms padded
+ * with zero terms; see compact_rows); its outputs go to c + r * n. */
+static inline __attribute__((always_inline)) int
+rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
+               int rows, size_t n, size_t w, size_t k, size_t count,
+               const double *restrict av, ptrdiff_t as,
+               const uint32_t *restrict ix,
+               const size_t *gi, const double *restrict bt,
+               const double *restrict bias, double *restrict c)
+{
+    const double *ar[ROWS];
+    const uint32_t *xr[ROWS];
+    for (int r = 0; r < rows; r++) {
+        ar[r] = av + (ptrdiff_t)gi[r] * as;
+        xr[r] = ix + gi[r] * k;
+    }
+    const nfi_lanes_rne cr = *pc;
+    const nfi_lanes_sub cs = *ps;
+    nfi_v4u out = {0, 0, 0, 0};
+#define RP(v) round_product(&cr, &cs, how, (v), &out)
+#define RS(v) round_sum(&cr, &cs, how, (v), &out)
+    for (size_t j0 = 0; j0 < w; j0 += 8) {
+        nfi_v4d s0[ROWS], s1[ROWS];
+        for (int r = 0; r < rows; r++) {
+            const double *row = bt + (size_t)xr[r][0] * w + j0;
+            nfi_v4d x = nfi_splat4(ar[r][xr[r][0]]);
+            s0[r] = RP(x * nfi_load4(row));
+            s1[r] = RP(x * nfi_load4(row + 4));
+        }
+        for (size_t t = 1; t < count; t++) {
+            for (int r = 0; r < rows; r++) {
+                const double *row = bt + (size_t)xr[r][t] * w + j0;
+                nfi_v4d x = nfi_splat4(ar[r][xr[r][t]]);
+                nfi_v4d p0 = RP(x * nfi_load4(row));
+                nfi_v4d p1 = RP(x * nfi_load4(row + 4));
+                s0[r] = RS(s0[r] + p0);
+                s1[r] = RS(s1[r] + p1);
+            }
+        }
+        if (bias != NULL) {
+            nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
+            for (int r = 0; r < rows; r++) {
+                s0[r] = RS(s0[r] + b0);
+                s1[r] = RS(s1[r] + b1);
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            double s[8];
+            nfi_store4(s, s0[r]);
+            nfi_store4(s + 4, s1[r]);
+            for (size_t j = 0; j < 8 && j0 + j < n; j++)
+                c[(size_t)r * n + j0 + j] = s[j];
+        }
+    }
+#undef RP
+#undef RS
+    return nfi_lanes_any(out);
+}
+
+#define ROWS_SKIP(name, how, rows)                                          \
+    NFI_FMA_CLONES                                                          \
+    static int name(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,       \
+                    size_t n, size_t w, size_t k, size_t count,             \
+                    const double *av, ptrdiff_t as, const uint32_t *ix,     \
+                    const size_t *gi, const double *bt, const double *bias, \
+                    double *c)                                              \
+    {                                                                       \
+        return rows_skip_body(pc, ps, how, rows, n, w, k, count, av, as,    \
+                              ix, gi, bt, bias, c);                         \
+    }
+ROWS_SKIP(skip1_normal, LANES_NORMAL, 1)
+ROWS_SKIP(skip2_normal, LANES_NORMAL, 2)
+ROWS_SKIP(skip3_normal, LANES_NORMAL, 3)
+ROWS_SKIP(skip4_normal, LANES_NORMAL, 4)
+ROWS_SKIP(skip1_sub, LANES_SUB, 1)
+ROWS_SKIP(skip2_sub, LANES_SUB, 2)
+ROWS_SKIP(skip3_sub, LANES_SUB, 3)
+ROWS_SKIP(skip4_sub, LANES_SUB, 4)
+ROWS_SKIP(skip1_bounded, LANES_BOUNDED, 1)
+ROWS_SKIP(skip2_bounded, LANES_BOUNDED, 2)
+ROWS_SKIP(skip3_bounded, LANES_BOUNDED, 3)
+ROWS_SKIP(skip4_bounded, LANES_BOUNDED, 4)
+ROWS_SKIP(skip1_no_tiny, LANES_NO_TINY, 1)
+ROWS_SKIP(skip2_no_tiny, LANES_NO_TINY, 2)
+ROWS_SKIP(skip3_no_tiny, LANES_NO_TINY, 3)
+ROWS_SKIP(skip4_no_tiny, LANES_NO_TINY, 4)
+ROWS_SKIP(skip1_normal_no_tiny, LANES_NORMAL_NO_TINY, 1)
+ROWS_SKIP(skip2_normal_no_tiny, LANES_NORMAL_NO_TINY, 2)
+ROWS_SKIP(skip3_normal_no_tiny, LANES_NORMAL_NO_TINY, 3)
+ROWS_SKIP(skip4_normal_no_tiny, LANES_NORMAL_NO_TINY, 4)
+
+typedef int (*skip_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
+                           size_t, size_t, size_t, size_t, const double *,
+                           ptrdiff_t, const uint32_t *, const size_t *,
+                           const double *, const double *, double *);
+
 typedef int (*rows_kernel)(const nfi_lanes_rne *, const nfi_lanes_sub *,
                            size_t, size_t, size_t, const double *,
                            ptrdiff_t, ptrdiff_t, const double *,
@@ -404,17 +609,102 @@ static void rows_arrays(nfi_fast *f, size_t m, size_t n, size_t w,
     }
 }
 
-int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
-                    const nfi_reduction *order, size_t m, size_t n,
-                    size_t k, const double *a, ptrdiff_t a_row,
-                    ptrdiff_t a_k, const double *b, ptrdiff_t b_row,
-                    ptrdiff_t b_k, const double *bias, double *c)
+/* The zeros among x[i * row + t * step], t < k, for about 8 rows i <
+ * count spread evenly (a sample: only the choice of kernel depends on
+ * it), and the number of values looked at. */
+static size_t count_zeros(const double *x, ptrdiff_t row, ptrdiff_t step,
+                          size_t count, size_t k, size_t *seen)
 {
-    kernel_kind kind = choose(acc, out, order, k);
-    if (kind == KERNEL_NONE || m * n == 1)
-        return 0; /* one element: the element loop is as fast */
-    if (m == 0 || n == 0)
-        return 1;
+    size_t z = 0, every = count / 8 + 1;
+    *seen = 0;
+    for (size_t i = 0; i < count; i += every) {
+        for (size_t t = 0; t < k; t++)
+            z += x[(ptrdiff_t)i * row + (ptrdiff_t)t * step] == 0.0;
+        *seen += k;
+    }
+    return z;
+}
+
+/* Whether skipping pays: at least one term in eight a zero. */
+static bool zeros_pay(size_t zeros, size_t total)
+{
+    return total > 0 && zeros * 8 >= total;
+}
+
+/* order: the rows i < m by increasing kept[i] (a counting sort, so that
+ * rows taken together need little padding).  Returns false when memory
+ * runs out. */
+static bool order_by_count(size_t m, size_t k, const size_t *kept,
+                           size_t *order)
+{
+    size_t *bucket = calloc(k + 1, sizeof *bucket);
+    if (bucket == NULL)
+        return false;
+    for (size_t i = 0; i < m; i++)
+        bucket[kept[i]]++;
+    for (size_t v = 0, at = 0; v <= k; v++) {
+        size_t here = bucket[v];
+        bucket[v] = at;
+        at += here;
+    }
+    for (size_t i = 0; i < m; i++)
+        order[bucket[kept[i]]++] = i;
+    free(bucket);
+    return true;
+}
+
+/* Pads the rows gi[0..rows-1] (in increasing order of their counts)
+ * with zero terms to the count of the last: the index of a zero of the
+ * row (there is one, since the row has fewer non-zero terms than k);
+ * returns that count. */
+static size_t pad_group(size_t rows, size_t k, const size_t *gi,
+                        const size_t *kept, const double *base,
+                        ptrdiff_t stride, uint32_t *ix)
+{
+    size_t most = kept[gi[rows - 1]];
+    for (size_t l = 0; l < rows; l++) {
+        if (kept[gi[l]] == most)
+            continue;
+        const double *r = base + (ptrdiff_t)gi[l] * stride;
+        uint32_t zero = 0;
+        while (r[zero] != 0.0)
+            zero++;
+        for (size_t t = kept[gi[l]]; t < most; t++)
+            ix[gi[l] * k + t] = zero;
+    }
+    return most;
+}
+
+/* The skip kernel for `how` and `rows` (1 to ROWS) rows. */
+static int skip_group(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,
+                      int how, size_t rows, size_t n, size_t w, size_t k,
+                      size_t count, const double *av, ptrdiff_t as,
+                      const uint32_t *ix, const size_t *gi, const double *bt,
+                      const double *bias, double *c)
+{
+    static const skip_kernel skips[5][ROWS] = {
+        {skip1_normal, skip2_normal, skip3_normal, skip4_normal},
+        {skip1_sub, skip2_sub, skip3_sub, skip4_sub},
+        {skip1_bounded, skip2_bounded, skip3_bounded,
+         skip4_bounded},
+        {skip1_no_tiny, skip2_no_tiny, skip3_no_tiny,
+         skip4_no_tiny},
+        {skip1_normal_no_tiny, skip2_normal_no_tiny,
+         skip3_normal_no_tiny, skip4_normal_no_tiny}};
+    return skips[how][rows - 1](pc, ps, n, w, k, count, av, as, ix, gi,
+                                bt, bias, c);
+}
+
+/* c = a b^T (+ bias) in acc's format by the kernel `kind`, not cast;
+ * with `skip`, rows of a are run over their non-zero terms where that
+ * is exact (see compact_rows).  Returns 1, or -1 when memory runs out.
+ */
+static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
+                       size_t n, size_t k, const double *a, ptrdiff_t a_row,
+                       ptrdiff_t a_k, const double *b, ptrdiff_t b_row,
+                       ptrdiff_t b_k, const double *bias, double *c,
+                       bool skip)
+{
     /* b packed transposed as k x w, w the columns rounded up to the
      * block, the padding zero; in floats for binary32 (exact: the values
      * are binary32 numbers).  a is read in place. */
@@ -423,8 +713,21 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
     size_t width = kind == KERNEL_BINARY32 ? sizeof(float) : sizeof(double);
     size_t count = k * w + w + 3 * n;
     unsigned char *block = malloc(count * width);
-    if (block == NULL)
+    /* The terms kept by skipping (compact_rows), the rows in the order
+     * of their counts, and a group of rows of output. */
+    skip = skip && k <= UINT32_MAX;
+    double *av = skip ? malloc((m * k + ROWS * n) * sizeof *av) : NULL;
+    uint32_t *ix = skip ? malloc(m * k * sizeof *ix) : NULL;
+    size_t *kept = skip ? malloc(2 * m * sizeof *kept) : NULL;
+    if (block == NULL ||
+        (skip && (av == NULL || ix == NULL || kept == NULL))) {
+        free(block);
+        free(av);
+        free(ix);
+        free(kept);
         return -1;
+    }
+    bool finite = true; /* every b value finite: skipping is exact */
     if (kind == KERNEL_BINARY32) {
         float *pb = (float *)block, *pbias = pb + k * w;
         for (size_t t = 0; t < k; t++) {
@@ -437,22 +740,26 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
         }
         for (size_t j = 0; j < w; j++)
             pbias[j] = bias != NULL && j < n ? (float)bias[j] : 0.0f;
-        rows_binary32(m, n, w, k, a, a_row, a_k, pb, bias ? pbias : NULL,
-                      c);
+        const float *pbs = bias ? pbias : NULL;
+        rows_binary32(m, n, w, k, a, a_row, a_k, pb, pbs, c);
     } else {
         double *pb = (double *)block, *pbias = pb + k * w;
         double *sums = pbias + w, *prod = sums + n, *spread = prod + n;
         for (size_t t = 0; t < k; t++) {
             double *row = pb + t * w;
             const double *src = b + (ptrdiff_t)t * b_k;
-            for (size_t j = 0; j < n; j++)
-                row[j] = src[(ptrdiff_t)j * b_row];
+            for (size_t j = 0; j < n; j++) {
+                double v = src[(ptrdiff_t)j * b_row];
+                finite &= fabs(v) <= DBL_MAX;
+                row[j] = v;
+            }
             for (size_t j = n; j < w; j++)
                 row[j] = 0.0;
         }
         for (size_t j = 0; j < w; j++)
             pbias[j] = bias != NULL && j < n ? bias[j] : 0.0;
         const double *pbs = bias ? pbias : NULL;
+        skip = skip && finite;
         if (kind == KERNEL_BINARY64) {
             rows_binary64(m, n, w, k, a, a_row, a_k, pb, pbs, c);
         } else if (kind == KERNEL_PLAIN) {
@@ -468,11 +775,18 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
                  rows4_no_tiny},
                 {rows1_normal_no_tiny, rows2_normal_no_tiny,
                  rows3_normal_no_tiny, rows4_normal_no_tiny}};
-            int how = scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
+            /* When skipping, a's rows made contiguous first, so that the
+             * scan reads them along memory (the same values). */
+            ptrdiff_t as = a_row;
+            const double *base = skip ? contiguous_rows(a, a_row, a_k, m, k,
+                                                        av, &as)
+                                      : a;
+            int how = skip ? scan_bounds(f, m, k, w, base, as, 1, pb, pbs)
+                           : scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
             if (!nfi_lanes_sub_applies(f))
                 how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY
                                            : LANES_NORMAL;
-            for (size_t i = 0; i < m; i += ROWS) {
+            for (size_t i = 0; i < m && !skip; i += ROWS) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 double *ci = c + i * n;
                 size_t rows = m - i < ROWS ? m - i : ROWS;
@@ -481,10 +795,45 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
                     rows_arrays(&acc->fast, rows, n, w, k, ai, a_row, a_k,
                                 pb, pbs, sums, prod, spread, ci);
             }
+            if (skip) {
+                /* The rows grouped by their counts of terms (a counting
+                 * sort), so that little padding is needed; each group's
+                 * rows are padded with zero terms to the longest. */
+                size_t *order = kept + m;
+                compact_rows(base, as, m, k, ix, kept);
+                if (!order_by_count(m, k, kept, order)) {
+                    free(block);
+                    free(av);
+                    free(ix);
+                    free(kept);
+                    return -1;
+                }
+                double *cg = av + m * k;
+                for (size_t g = 0; g < m; g += ROWS) {
+                    size_t rows = m - g < ROWS ? m - g : ROWS;
+                    const size_t *gi = order + g;
+                    size_t most = pad_group(rows, k, gi, kept, base, as,
+                                            ix);
+                    int flagged = skip_group(&pc, &ps, how, rows, n, w, k,
+                                             most, base, as, ix, gi, pb,
+                                             pbs, cg);
+                    for (size_t l = 0; l < rows; l++) {
+                        const double *al = a + (ptrdiff_t)gi[l] * a_row;
+                        double *cl = c + gi[l] * n;
+                        memcpy(cl, cg + l * n, n * sizeof *cl);
+                        if ((flagged || row_needs_full(n, cl)) &&
+                            kernels[how][0](&pc, &ps, n, w, k, al, a_row,
+                                            a_k, pb, pbs, cl))
+                            rows_arrays(&acc->fast, 1, n, w, k, al, a_row,
+                                        a_k, pb, pbs, sums, prod, spread,
+                                        cl);
+                    }
+                }
+            }
         } else if (kind == KERNEL_WIDE) {
             bool checked = !nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row,
                                                  a_k, w, pb, pbs);
-            for (size_t i = 0; i < m; i += 2) {
+            for (size_t i = 0; i < m && !skip; i += 2) {
                 size_t r = m - i < 2 ? m - i : 2;
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 int redo = nfi_matmul_wide_rows(&acc->fast, r, n, w, k, ai,
@@ -497,12 +846,106 @@ int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
                                     pbs, sums, prod, spread,
                                     c + (i + l) * n);
             }
+            if (skip) {
+                size_t *order = kept + m;
+                ptrdiff_t as;
+                const double *base = contiguous_rows(a, a_row, a_k, m, k,
+                                                     av, &as);
+                compact_rows(base, as, m, k, ix, kept);
+                if (!order_by_count(m, k, kept, order)) {
+                    free(block);
+                    free(av);
+                    free(ix);
+                    free(kept);
+                    return -1;
+                }
+                double *cg = av + m * k;
+                for (size_t g = 0; g < m; g += 2) {
+                    size_t rows = m - g < 2 ? m - g : 2;
+                    const size_t *gi = order + g;
+                    size_t most = pad_group(rows, k, gi, kept, base, as,
+                                            ix);
+                    const double *gv[2] = {
+                        base + (ptrdiff_t)gi[0] * as,
+                        base + (ptrdiff_t)gi[rows - 1] * as};
+                    const uint32_t *gx[2] = {ix + gi[0] * k,
+                                             ix + gi[rows - 1] * k};
+                    int flagged = nfi_matmul_wide_terms(&acc->fast, rows, n,
+                                                        w, most, gv, gx, pb,
+                                                        pbs, cg, checked);
+                    for (size_t l = 0; l < rows; l++) {
+                        const double *al = a + (ptrdiff_t)gi[l] * a_row;
+                        double *cl = c + gi[l] * n;
+                        memcpy(cl, cg + l * n, n * sizeof *cl);
+                        if (!(flagged >> l & 1) && !row_needs_full(n, cl))
+                            continue;
+                        if (nfi_matmul_wide_rows(&acc->fast, 1, n, w, k, al,
+                                                 a_row, a_k, pb, pbs, cl,
+                                                 checked))
+                            rows_arrays(&acc->fast, 1, n, w, k, al, 0, a_k,
+                                        pb, pbs, sums, prod, spread, cl);
+                    }
+                }
+            }
         } else {
             rows_arrays(&acc->fast, m, n, w, k, a, a_row, a_k, pb, pbs,
                         sums, prod, spread, c);
         }
     }
     free(block);
+    free(av);
+    free(ix);
+    free(kept);
+    return 1;
+}
+
+int nfi_matmul_fast(nfi_arith *acc, nfi_arith *out,
+                    const nfi_reduction *order, size_t m, size_t n,
+                    size_t k, const double *a, ptrdiff_t a_row,
+                    ptrdiff_t a_k, const double *b, ptrdiff_t b_row,
+                    ptrdiff_t b_k, const double *bias, double *c)
+{
+    kernel_kind kind = choose(acc, out, order, k);
+    if (kind == KERNEL_NONE || m * n == 1)
+        return 0; /* one element: the element loop is as fast */
+    if (m == 0 || n == 0)
+        return 1;
+    /* The native kernels do too little per term for skipping to pay
+     * (measured: a training step of binary32 got slower). */
+    bool skips = kind == KERNEL_PLAIN || kind == KERNEL_WIDE;
+    size_t seen_a = 0, seen_b = 0;
+    size_t zeros_a = skips ? count_zeros(a, a_row, a_k, m, k, &seen_a) : 0;
+    size_t zeros_b = skips ? count_zeros(b, b_row, b_k, n, k, &seen_b) : 0;
+    int status = 0;
+    /* Where b has the zeros, c^T = b a^T: the same products (each
+     * rounded once, and RN(x y) = RN(y x) but for the payload of a NaN
+     * made from two NaN operands) summed in the same order over k, with
+     * the zeros now in the first operand.  A NaN anywhere in the result
+     * sends the product back to the usual orientation, so NaN results
+     * are always those of the element loop's operand order. */
+    if (bias == NULL && zeros_pay(zeros_b, seen_b) &&
+        zeros_b * seen_a > 2 * zeros_a * seen_b) {
+        double *ct = malloc(m * n * sizeof *ct);
+        if (ct == NULL)
+            return -1;
+        status = matmul_core(acc, kind, n, m, k, b, b_row, b_k, a, a_row,
+                             a_k, NULL, ct, true);
+        bool nan = false;
+        for (size_t e = 0; status == 1 && e < m * n; e++)
+            nan |= isnan(ct[e]);
+        if (status == 1 && !nan)
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < n; j++)
+                    c[i * n + j] = ct[j * m + i];
+        free(ct);
+        if (status == 1 && nan)
+            status = 0; /* recompute below */
+    }
+    if (status == 0)
+        status = matmul_core(acc, kind, m, n, k, a, a_row, a_k, b, b_row,
+                             b_k, bias, c, zeros_pay(zeros_a, seen_a));
+    if (status < 0)
+        return -1;
     for (size_t i = 0; i < m; i++)
         cast_row(acc, out, n, c + i * n);
     return 1;

@@ -23,6 +23,11 @@
  *     flagged row is recomputed with
  *   - nfi_fast_mul_array and nfi_fast_add_array, which are bit-identical
  *     to the scalar operations (tests/test_random checks the arrays).
+ * The fused and wide kernels skip the zero terms of a row of a (and a
+ * product whose zeros are in b is computed transposed, with the same
+ * products in the same order), recomputing in full every row with a
+ * zero or NaN result, where skipping may change the sign of a zero
+ * (matmul_fast.c has the proof).
  * The slow twin is the element-by-element loop of nfi_matmul itself
  * (tests/kernels/test_matmul_fast compares the two bit for bit).
  *

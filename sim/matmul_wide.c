@@ -195,6 +195,82 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                        true);
 }
 
+/* rows_kernel over given terms: row r < rows (1 or 2) has `count` terms,
+ * t < count, the products av[r][ix[r][t]] * bt[ix[r][t] * w + j]
+ * (matmul_fast.c drops the zero terms of a row and pads with zero
+ * terms). */
+static inline __attribute__((always_inline)) int
+rows_kernel_terms(const nfi_fast *f, size_t rows, size_t n, size_t w,
+                  size_t count, const double *const *av,
+                  const uint32_t *const *ix, const double *bt,
+                  const double *bias, double *c, bool checked)
+{
+    const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
+    const double *a1 = av[0], *a2 = rows > 1 ? av[1] : av[0];
+    const uint32_t *x1 = ix[0], *x2 = rows > 1 ? ix[1] : ix[0];
+    nfi_wide_flags f1 = nfi_wide_flags_new(false), f2 = f1;
+    nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
+    for (size_t j0 = 0; j0 < w; j0 += 8) {
+        const double *r1 = bt + (size_t)x1[0] * w + j0;
+        const double *r2 = bt + (size_t)x2[0] * w + j0;
+        nfi_v4d x = nfi_splat4(a1[x1[0]]), y = nfi_splat4(a2[x2[0]]);
+        nfi_v4d s0 = nfi_wide_mul(&cw, x, nfi_load4(r1), g1);
+        nfi_v4d s1 = nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), g1);
+        nfi_v4d u0 = nfi_wide_mul(&cw, y, nfi_load4(r2), g2);
+        nfi_v4d u1 = nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), g2);
+        for (size_t t = 1; t < count; t++) {
+            r1 = bt + (size_t)x1[t] * w + j0;
+            r2 = bt + (size_t)x2[t] * w + j0;
+            x = nfi_splat4(a1[x1[t]]);
+            y = nfi_splat4(a2[x2[t]]);
+            s0 = nfi_wide_add(&cw, s0,
+                              nfi_wide_mul(&cw, x, nfi_load4(r1), g1), g1);
+            s1 = nfi_wide_add(&cw, s1,
+                              nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), g1),
+                              g1);
+            u0 = nfi_wide_add(&cw, u0,
+                              nfi_wide_mul(&cw, y, nfi_load4(r2), g2), g2);
+            u1 = nfi_wide_add(&cw, u1,
+                              nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), g2),
+                              g2);
+        }
+        if (bias != NULL) {
+            nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
+            s0 = nfi_wide_add(&cw, s0, b0, g1);
+            s1 = nfi_wide_add(&cw, s1, b1, g1);
+            u0 = nfi_wide_add(&cw, u0, b0, g2);
+            u1 = nfi_wide_add(&cw, u1, b1, g2);
+        }
+        double s[16];
+        nfi_store4(s, s0);
+        nfi_store4(s + 4, s1);
+        nfi_store4(s + 8, u0);
+        nfi_store4(s + 12, u1);
+        for (size_t j = 0; j < 8 && j0 + j < n; j++) {
+            c[j0 + j] = s[j];
+            if (rows > 1)
+                c[n + j0 + j] = s[8 + j];
+        }
+    }
+    if (!checked)
+        return 0;
+    return nfi_wide_flagged(&cw, &f1) |
+           (rows > 1 ? nfi_wide_flagged(&cw, &f2) << 1 : 0);
+}
+
+NFI_FMA_CLONES
+int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
+                          size_t w, size_t count, const double *const *av,
+                          const uint32_t *const *ix, const double *bt,
+                          const double *bias, double *c, bool checked)
+{
+    if (!checked)
+        return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
+                                 false);
+    return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
+                             true);
+}
+
 /* Four columns at a time through all rows; the last group of fewer
  * than four is padded with zeros, whose sums are exact zeros. */
 static inline __attribute__((always_inline)) int

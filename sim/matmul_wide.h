@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine_fast.h"
 
@@ -51,6 +52,20 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                          size_t w, size_t k, const double *a,
                          ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
                          const double *bias, double *c, bool checked);
+
+/* nfi_matmul_wide_rows for rows given by their terms: row r < rows (1 or
+ * 2) is the sequential sum over t < count (count >= 1) of the rounded
+ * products av[r][ix[r][t]] * bt[ix[r][t] * w + j] (then the bias),
+ * written to c[r * n + j].  With
+ * checked true, returns the bit mask of rows with a flagged value (any
+ * value outside the normal range and zero, subnormals included: those
+ * rows are to be recomputed); with checked false (only when
+ * nfi_matmul_wide_safe holds for a and bt, the terms being some of a's
+ * and zero terms), returns 0. */
+int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
+                          size_t w, size_t count, const double *const *av,
+                          const uint32_t *const *ix, const double *bt,
+                          const double *bias, double *c, bool checked);
 
 /* Column sums in f's format (f as above): sums[j] = (...(x[j] +
  * x[cols + j]) + ...) + x[(rows-1) cols + j], each sum rounded, for a

@@ -219,10 +219,122 @@ static void run_case(const char *acc_spec, const char *out_spec,
                with_bias, special);
 }
 
+/* Skipping zero terms (sim/matmul_fast.c, compact_row): operands with
+ * many zeros of both signs, drawn from small values so that sums cancel
+ * to zeros often; kinds of rows and columns:
+ *   0  random, half the terms zeros of either sign;
+ *   1  all zeros (rows) of both signs;
+ *   2  only -0 (a row of -0 times positive b gives -0 terms only);
+ *   3  zeros but for one value and its negation, so that the sum cancels
+ *      to +0 with zeros before, between and after;
+ *   4  a single non-zero term, the rest +0 (its sum of a non-zero b-side
+ *      -0 product and skipped +0 products has a sign the skip changes:
+ *      +0 + -0 = +0, while -0 alone is -0);
+ *   5  random with an infinity or a NaN among b's values where a is zero
+ *      (0 * inf = NaN: skipping must not apply).
+ * The product is taken both ways round (zeros in a, and zeros in b with
+ * no bias, where the kernels compute the transposed product), against
+ * the definition and the MPFR twin, bit for bit (NaN-aware).  Formats
+ * p = 2..52 with binary32's range (p = 24 is binary32 itself), binary32,
+ * binary64 (the native kernels, which do not skip) and a format without
+ * subnormals. */
+static double small_value(nfi_arith *round, int kind, size_t t,
+                          size_t k)
+{
+    uint64_t r = next_random();
+    static const double pick[] = {1.0, -1.0, 0.5, 1.5, -2.0, 3.0, -0.75};
+    double v = ldexp(pick[r % 7], (int)((r >> 8) % 5) - 2);
+    bool zero = (r >> 16) % 2 == 0;
+    double z = (r >> 20) % 2 ? -0.0 : 0.0;
+    switch (kind) {
+    case 1: return z;
+    case 2: return -0.0;
+    case 3: return t == k / 3 ? 1.0 : t == (2 * k) / 3 + 1 ? -1.0 : z;
+    case 4: return t == k / 2 ? 1.0 : 0.0;
+    default: return zero ? z : nfi_arith_round(round, v);
+    }
+}
+
+static void run_skip_case(const char *spec, size_t M, size_t N, size_t k,
+                          bool zeros_in_b, bool with_bias, bool special)
+{
+    enum { MAX_M = 9, MAX_N = 40 };
+    nfi_arith acc, ref, el;
+    nfi_reduction order;
+    nfi_error err;
+    if (nfi_reduction_parse("sequential", &order, &err) != 0 ||
+        !init_handle(&acc, spec, NFI_ROUND_RNE, false) ||
+        !init_handle(&ref, spec, NFI_ROUND_RNE, true) ||
+        !init_handle(&el, spec, NFI_ROUND_RNE, false))
+        return;
+    char label[200];
+    snprintf(label, sizeof label, "skip %s m=%zu n=%zu k=%zu%s%s%s", spec,
+             M, N, k, zeros_in_b ? " zeros in b" : "",
+             with_bias ? " bias" : "", special ? " special" : "");
+    double *a = malloc(M * k * sizeof *a), *b = malloc(N * k * sizeof *b);
+    double bias[MAX_N], want[MAX_M * MAX_N], twin[MAX_M * MAX_N];
+    double got[MAX_M * MAX_N];
+    /* z: the operand with the zeros (kinds 0-4 by row), o: the other
+     * (small values, some -0, and with `special` an infinity and a NaN
+     * at a column where z is mostly zero). */
+    double *z = zeros_in_b ? b : a, *o = zeros_in_b ? a : b;
+    size_t zr = zeros_in_b ? N : M, orows = zeros_in_b ? M : N;
+    for (size_t i = 0; i < zr; i++)
+        for (size_t t = 0; t < k; t++)
+            z[i * k + t] = small_value(&acc, (int)(i % 5), t, k);
+    for (size_t i = 0; i < orows; i++)
+        for (size_t t = 0; t < k; t++) {
+            double v = small_value(&acc, 0, t, k);
+            o[i * k + t] = v == 0.0 ? -0.0 : fabs(v) * (i % 3 ? 1 : -1);
+        }
+    if (special) {
+        o[(orows - 1) * k + k / 2] = INFINITY;
+        o[k - 1] = NAN;
+    }
+    for (size_t j = 0; j < N; j++)
+        bias[j] = j % 3 ? 0.0 : small_value(&acc, 0, j, N);
+    nfi_matrix_view av = {a, (ptrdiff_t)k, 1, NULL};
+    nfi_matrix_view bv = {b, (ptrdiff_t)k, 1, NULL};
+    const double *bp = with_bias ? bias : NULL;
+    const nfi_format *bf = with_bias ? &acc.fast.format : NULL;
+    int s0 = nfi_matmul(&acc, &acc, &order, M, N, k, av, bv, bp, bf, got);
+    int s1 = nfi_matmul(&ref, &ref, &order, M, N, k, av, bv, bp, bf, twin);
+    by_element(&el, &el, &order, M, N, k, av, bv, bp, want);
+    check_true(s0 == 0 && s1 == 0, "%s: status %d %d", label, s0, s1);
+    compare("skip vs definition", label, want, got, M * N);
+    compare("skip vs mpfr twin", label, twin, got, M * N);
+    free(a);
+    free(b);
+}
+
+static void run_skip_cases(void)
+{
+    static const size_t ks[] = {1, 2, 5, 16, 33, 70};
+    char spec[80];
+    for (int p = 1; p <= 54; p++) {
+        if (p == 1)
+            snprintf(spec, sizeof spec, "binary32");
+        else if (p == 53)
+            snprintf(spec, sizeof spec, "binary64");
+        else if (p == 54)
+            snprintf(spec, sizeof spec, "p=12,emin=-20,emax=20,"
+                     "subnormals=off");
+        else
+            snprintf(spec, sizeof spec, "p=%d,emin=-126,emax=127", p);
+        for (size_t s = 0; s < sizeof ks / sizeof *ks; s++)
+            for (int variant = 0; variant < 24; variant++)
+                run_skip_case(spec, 1 + (size_t)(variant + (int)s) % 9,
+                              s % 2 ? 23 : 11, ks[s], variant & 1,
+                              (variant & 2) && !(variant & 1),
+                              variant & 4);
+    }
+}
+
 int main(void)
 {
     harness_init("test_matmul_fast", 0x6d61746dULL);
     rng_state = harness_seed() | 1;
+    run_skip_cases();
     static const char *const pairs[][2] = {
         {"binary32", "binary32"},
         {"binary64", "binary64"},
