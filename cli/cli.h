@@ -25,6 +25,13 @@ int nfi_cmd_sweep(int argc, char **argv);
  * one but --force, --resume and --help). */
 bool nfi_train_option_known(const char *name);
 
+/* Seconds on the monotonic clock, for rates and times left. */
+double nfi_cli_now_seconds(void);
+
+/* A duration of s seconds for a progress line: "42s", "3m07s", "2h05m";
+ * "?" when s is negative or not finite. */
+void nfi_cli_format_duration(char *buf, size_t cap, double s);
+
 /* Writes a format value into buf: C99 %a of the binary64 value for
  * formats inside binary64 (exact), a normalised hexadecimal form
  * 0x1.<digits>p<e> of the exact value otherwise; NaN as "nan",

@@ -477,26 +477,6 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void format_duration(char *buf, size_t cap, double s)
-{
-    if (!isfinite(s) || s < 0)
-        snprintf(buf, cap, "?");
-    else if (s < 60)
-        snprintf(buf, cap, "%.0fs", s);
-    else if (s < 3600)
-        snprintf(buf, cap, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
-    else
-        snprintf(buf, cap, "%.0fh%02.0fm", floor(s / 3600),
-                 fmod(floor(s / 60), 60));
-}
-
 typedef struct job {
     pid_t pid;
     size_t run;
@@ -611,11 +591,11 @@ static void progress(const sweep_ctx *x, size_t running, bool final)
 {
     if (!x->tty)
         return;
-    double el = now_seconds() - x->start;
+    double el = nfi_cli_now_seconds() - x->start;
     double rate = el > 0 ? (double)x->finished_here / el : 0;
     size_t left = x->total - x->done;
     char tl[32];
-    format_duration(tl, sizeof tl, rate > 0 ? (double)left / rate : NAN);
+    nfi_cli_format_duration(tl, sizeof tl, rate > 0 ? (double)left / rate : NAN);
     fprintf(stderr, "\r\033[Ksweep: %zu/%zu runs done, %zu running, "
             "%.1f runs/h, %s left", x->done, x->total, running,
             rate * 3600, tl);
@@ -690,7 +670,7 @@ static int run_batch(sweep_ctx *x, const size_t *idx, size_t n)
                     if (jobs[k].pid > 0)
                         kill(jobs[k].pid, SIGINT);
             }
-            double t = now_seconds();
+            double t = nfi_cli_now_seconds();
             if (t - last >= 0.5) {
                 progress(x, running, false);
                 last = t;
@@ -1014,7 +994,7 @@ static int do_sweep(sweep_cmd *c)
     x.out = c->out;
     x.force = c->force;
     x.tty = isatty(2) && mpi_size == 1;
-    x.start = now_seconds();
+    x.start = nfi_cli_now_seconds();
     ssize_t len = readlink("/proc/self/exe", x.self, sizeof x.self - 1);
     if (len <= 0) {
         sweep_plan_free(&plan, a->n_vary);

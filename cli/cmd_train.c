@@ -681,26 +681,6 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void format_duration(char *buf, size_t cap, double s)
-{
-    if (!isfinite(s) || s < 0)
-        snprintf(buf, cap, "?");
-    else if (s < 60)
-        snprintf(buf, cap, "%.0fs", s);
-    else if (s < 3600)
-        snprintf(buf, cap, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
-    else
-        snprintf(buf, cap, "%.0fh%02.0fm", floor(s / 3600),
-                 fmod(floor(s / 60), 60));
-}
-
 /* ---- Writing the run directory ---- */
 
 static const char *const metric_names[] = {
@@ -1301,7 +1281,7 @@ started:;
     sigaction(SIGTERM, &sa, NULL);
 
     long first_step = t.step;
-    double start = now_seconds(), last_progress = start;
+    double start = nfi_cli_now_seconds(), last_progress = start;
     double last_loss = NAN, last_absorbed = NAN;
     const char *state = "complete";
     while (t.step < c->steps) {
@@ -1343,11 +1323,11 @@ started:;
             status = 1;
             break;
         }
-        double now = now_seconds();
+        double now = nfi_cli_now_seconds();
         if (tty && now - last_progress >= 0.5) {
             double rate = (double)(t.step - first_step) / (now - start);
             char left[32];
-            format_duration(left, sizeof left,
+            nfi_cli_format_duration(left, sizeof left,
                             (double)(c->steps - t.step) / rate);
             fprintf(stderr, "\r\033[Kstep %ld/%ld  loss %.6g  absorbed "
                     "%.4g  %.1f steps/s  %s left", t.step, c->steps,
@@ -1361,7 +1341,7 @@ started:;
     }
     if (tty)
         fputs("\r\033[K", stderr);
-    double secs = now_seconds() - start;
+    double secs = nfi_cli_now_seconds() - start;
     if (status != 0)
         state = "failed";
 
