@@ -32,6 +32,12 @@ double nfi_cli_now_seconds(void);
  * "?" when s is negative or not finite. */
 void nfi_cli_format_duration(char *buf, size_t cap, double s);
 
+/* Prints "nfi COMMAND: MESSAGE" (printf-style, one line) on standard
+ * error and returns status, so that a command can write
+ * `return nfi_cli_fail("train", 2, "...", ...);`. */
+int nfi_cli_fail(const char *command, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Writes a format value into buf: C99 %a of the binary64 value for
  * formats inside binary64 (exact), a normalised hexadecimal form
  * 0x1.<digits>p<e> of the exact value otherwise; NaN as "nan",

@@ -62,19 +62,8 @@ static const char diff_usage[] =
 "Exit status: 0 identical or within tolerance, 1 diverged, 2 bad input\n"
 "(not a trace, no common step, bad option).\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("nfi diff: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 2;
-}
+/* Prints "nfi diff: MESSAGE"; returns 2, a usage error. */
+#define usage_error(...) nfi_cli_fail("diff", 2, __VA_ARGS__)
 
 /* ---- Reading a trace ---- */
 

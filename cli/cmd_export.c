@@ -60,18 +60,8 @@ static const char export_usage[] =
 "Exit status 2 for usage errors and for data the run does not hold, 1\n"
 "when the file cannot be written.\n";
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("nfi export: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 2;
-}
+/* Prints "nfi export: MESSAGE"; returns 2, a usage error. */
+#define fail(...) nfi_cli_fail("export", 2, __VA_ARGS__)
 
 /* What the config.json of a run says about its model. */
 typedef struct run_info {

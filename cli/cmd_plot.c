@@ -113,20 +113,8 @@ typedef struct plot_opts {
     long lo, hi;    /* step range, LONG_MIN / LONG_MAX when open */
 } plot_opts;
 
-static int plot_error(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* Prints "nfi plot: MESSAGE" and returns status. */
-static int plot_error(int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("nfi plot: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return status;
-}
+#define plot_error(status, ...) nfi_cli_fail("plot", status, __VA_ARGS__)
 
 /* ---- Text ---- */
 

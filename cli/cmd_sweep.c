@@ -126,19 +126,8 @@ static const char sweep_usage[] =
 "  nfi sweep --task add --modulus 7 --hidden 16 --steps 300 \\\n"
 "            --mantissa 4:12 --vary lr=0.01,0.05 --jobs 2 --out sw\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("nfi sweep: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 2;
-}
+/* Prints "nfi sweep: MESSAGE"; returns 2, a usage error. */
+#define usage_error(...) nfi_cli_fail("sweep", 2, __VA_ARGS__)
 
 static char *dup_text(const char *s)
 {

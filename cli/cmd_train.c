@@ -286,19 +286,8 @@ typedef struct train_config {
 /* The options naming input files whose checksums config.json keeps. */
 static const int input_opts[2] = {O_INIT, O_SPLIT};
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("nfi train: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 2;
-}
+/* Prints "nfi train: MESSAGE"; returns 2, a usage error. */
+#define usage_error(...) nfi_cli_fail("train", 2, __VA_ARGS__)
 
 static int set_text(train_config *c, int o, const char *s)
 {

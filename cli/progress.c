@@ -1,6 +1,8 @@
-/* nfi: the clock and the durations of the progress lines of nfi train
- * and nfi sweep. */
+/* nfi: what the commands write to standard error: the clock and the
+ * durations of the progress lines of nfi train and nfi sweep, and the
+ * error messages of every command. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -24,4 +26,15 @@ void nfi_cli_format_duration(char *buf, size_t cap, double s)
     else
         snprintf(buf, cap, "%.0fh%02.0fm", floor(s / 3600),
                  fmod(floor(s / 60), 60));
+}
+
+int nfi_cli_fail(const char *command, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nfi %s: ", command);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
 }
