@@ -55,78 +55,30 @@ HIDDEN = 128
 LR, BETA1, BETA2, EPS, WEIGHT_DECAY = 1e-2, 0.9, 0.999, 1e-8, 0.0
 
 
-# ---- The split: data/modular.h and data/draw.h ----
+# ---- The split and the initialisation ----
+# nfi's written rules (data/modular.h, data/draw.h, models/mlp.c,
+# sim/round.h) as the PyTorch companion restates them.
 
-MODULAR_TAG = 0x6E66692D6D6F643A  # "nfi-mod:"
-WEYL = 0x9E3779B97F4A7C15
-
-
-def _mix(z):
-    z ^= z >> 27
-    z = (z * 0x3C79AC492BA7B653) & MASK
-    z ^= z >> 33
-    z = (z * 0x1C69B3F74AC4AE35) & MASK
-    z ^= z >> 27
-    return z
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "python"))
+from nfi_torch import nfi_rules  # noqa: E402
 
 
 def nfi_split(p, frac, seed):
     """(train, test), lists of (a, b, label) for div modulo the prime p."""
-    pairs = [(a, b) for a in range(p) for b in range(1, p)]
-    n = len(pairs)
-    n_train = int(frac * n)
-    key = _mix(seed ^ MODULAR_TAG)
-    counter = 0
-    perm = list(range(n))
-    for i in range(n - 1, 0, -1):
-        m = i + 1
-        threshold = ((1 << 64) - m) % m
-        while True:
-            x = _mix((key + (counter + 1) * WEYL) & MASK)
-            counter += 1
-            if x >= threshold:
-                break
-        j = x % m
-        perm[i], perm[j] = perm[j], perm[i]
-    rows = [(pairs[k][0], pairs[k][1],
-             pairs[k][0] * pow(pairs[k][1], -1, p) % p) for k in perm]
-    return rows[:n_train], rows[n_train:]
-
-
-# ---- The initialisation: models/mlp.c, sim/round.h ----
-
-def _sr_bits(seed, index):
-    z = (seed * 0x9E3779B97F4A7C15 + index) & MASK
-    z ^= z >> 31
-    z = (z * 0xBF58476D1CE4E5B9) & MASK
-    z ^= z >> 29
-    z = (z + (seed ^ 0x94D049BB133111EB)) & MASK
-    z = (z * 0x94D049BB133111EB) & MASK
-    z ^= z >> 32
-    z = (z * 0xD6E8FEB86659FD93) & MASK
-    z ^= z >> 32
-    return z & 0xFFFFFFFF
+    return nfi_rules.modular_split("div", p, frac, seed)
 
 
 def nfi_init(seed, sizes):
     """The binary64 draws of nfi_mlp_init_params for the layers sizes, a
-    list of (out, in, bias): parameter index i runs over W1, b1, ..., W{L+1}
-    in that layout, value (2 u_i - 1) / sqrt(fan_in), u_i from two draws.
-    Returns one flat list per tensor (weights row-major)."""
-    tensors = []
-    index = 0
-    for out, fan_in, bias in sizes:
-        bound = 1.0 / math.sqrt(fan_in)
-        for count in [out * fan_in] + ([out] if bias else []):
-            values = []
-            for i in range(index, index + count):
-                hi = _sr_bits(seed, 2 * i)
-                lo = _sr_bits(seed, 2 * i + 1)
-                u = (((hi << 32) | lo) >> 11) * 2.0 ** -53
-                values.append((2.0 * u - 1.0) * bound)
-            tensors.append(values)
-            index += count
-    return tensors
+    list of (out, in, bias), in the order W1, b1, ..., W{L+1}: one flat
+    list per tensor (weights row-major)."""
+    layers = []
+    for number, (out, fan_in, bias) in enumerate(sizes, 1):
+        layers.append(("W%d" % number, (out, fan_in), fan_in))
+        if bias:
+            layers.append(("b%d" % number, (out,), fan_in))
+    return list(nfi_rules.mlp_init(seed, layers).values())
 
 
 # ---- The experiment ----
