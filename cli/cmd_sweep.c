@@ -1023,6 +1023,7 @@ static int do_sweep(sweep_cmd *c)
                 idx[n++] = i;
         }
         x.total = n;
+        sweep_order_longest_first(&plan, idx, n);
         status = run_batch(&x, idx, n);
     }
     status = mpi_join(status);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "format.h"
 
 /* One --vary NAME=V1,V2,... */
 typedef struct sweep_vary {
@@ -45,6 +46,7 @@ typedef struct sweep_run {
     char *format;          /* the --format given to nfi train */
     long p, emin, emax;
     size_t *value;         /* (n_vary): the index of each varied value */
+    int cost;              /* sweep_run_cost of the format */
 } sweep_run;
 
 typedef struct sweep_plan {
@@ -58,6 +60,22 @@ typedef struct sweep_plan {
  * with err naming the format that cannot be parsed. */
 int sweep_plan_make(const sweep_args *a, sweep_plan *plan, nfi_error *err);
 void sweep_plan_free(sweep_plan *plan, size_t n_vary);
+
+/* A rough relative cost of training in format f, from the engine that
+ * serves it (the CPU time of the canonical run on the machines measured,
+ * in units of binary32's): 1 for the hardware formats binary32 and
+ * binary64, 2 for p <= 25 (sim/lanes.h), 4 for 26 <= p <= 52
+ * (sim/lanes_wide.h), 32 for wider formats (the MPFR engine).  It only
+ * orders the work; no result depends on it. */
+int sweep_format_cost(const nfi_format *f);
+
+/* Sorts idx[0..n) (run indices of plan) into the order in which the
+ * workers take them: the costliest first (sweep_format_cost), equal
+ * costs in index order.  With the longest runs first, the runs left
+ * for the end are short, so that no worker finishes long after the
+ * others (the longest-processing-time rule). */
+void sweep_order_longest_first(const sweep_plan *plan, size_t *idx,
+                               size_t n);
 
 /* Whether run index belongs to shard i of n: index mod n == i. */
 bool sweep_in_shard(size_t index, long i, long n);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_native.h"
 #include "format.h"
 #include "nfi_config.h"
 #include "sweep.h"
@@ -72,6 +73,7 @@ int sweep_plan_make(const sweep_args *a, sweep_plan *plan, nfi_error *err)
             r->p = fmt.p;
             r->emin = fmt.emin;
             r->emax = fmt.emax;
+            r->cost = sweep_format_cost(&fmt);
             r->value = calloc(a->n_vary > 0 ? a->n_vary : 1,
                               sizeof *r->value);
             if (r->value == NULL)
@@ -109,6 +111,42 @@ void sweep_plan_free(sweep_plan *plan, size_t n_vary)
     }
     free(plan->runs);
     memset(plan, 0, sizeof *plan);
+}
+
+int sweep_format_cost(const nfi_format *f)
+{
+    if (nfi_native_width(f, NFI_ROUND_RNE) != 0)
+        return 1;
+    if (f->p <= 25)
+        return 2;
+    return f->p <= 52 ? 4 : 32;
+}
+
+typedef struct cost_key {
+    int cost;
+    size_t index;
+} cost_key;
+
+static int costlier_first(const void *x, const void *y)
+{
+    const cost_key *a = x, *b = y;
+    if (a->cost != b->cost)
+        return a->cost > b->cost ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+void sweep_order_longest_first(const sweep_plan *plan, size_t *idx,
+                               size_t n)
+{
+    cost_key *key = malloc((n > 0 ? n : 1) * sizeof *key);
+    if (key == NULL)
+        return; /* the given order: slower at worst, never different */
+    for (size_t i = 0; i < n; i++)
+        key[i] = (cost_key){plan->runs[idx[i]].cost, idx[i]};
+    qsort(key, n, sizeof *key, costlier_first);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = key[i].index;
+    free(key);
 }
 
 bool sweep_in_shard(size_t index, long i, long n)

@@ -237,9 +237,57 @@ static void test_row(void)
         printf("note: cannot remove %s\n", dir);
 }
 
+/* The order of the workers' runs: the costliest formats first, equal
+ * costs in index order, over a list where they are mixed. */
+static void test_order(void)
+{
+    sweep_args a;
+    memset(&a, 0, sizeof a);
+    const char *given[] = {"p=12,emin=-126,emax=127", "binary32",
+                           "p=40,emin=-126,emax=127",
+                           "p=26,emin=-14,emax=15",
+                           "p=60,emin=-126,emax=127", "bfloat16", "binary64",
+                           "p=25,emin=-126,emax=127"};
+    /* the expected costs, and the order they give */
+    const int cost[] = {2, 1, 4, 4, 32, 2, 1, 2};
+    const size_t order[] = {4, 2, 3, 0, 5, 7, 1, 6};
+    size_t n = sizeof given / sizeof *given;
+    a.n_formats = n;
+    a.formats = calloc(n, sizeof *a.formats);
+    for (size_t i = 0; i < n; i++)
+        a.formats[i] = s(given[i]);
+    a.shard_n = 1;
+    sweep_plan plan;
+    nfi_error err;
+    CHECK(sweep_plan_make(&a, &plan, &err) == 0, "plan: %s", err.message);
+    size_t idx[8];
+    for (size_t i = 0; i < n && plan.n == n; i++) {
+        CHECK(plan.runs[i].cost == cost[i], "%s: cost %d, expected %d",
+              given[i], plan.runs[i].cost, cost[i]);
+        idx[i] = i;
+    }
+    if (plan.n == n) {
+        sweep_order_longest_first(&plan, idx, n);
+        for (size_t i = 0; i < n; i++)
+            CHECK(idx[i] == order[i], "place %zu: run %zu, expected %zu",
+                  i, idx[i], order[i]);
+    }
+    /* A shard's share (every other run) keeps the same rule. */
+    size_t half[4] = {0, 2, 4, 6};
+    if (plan.n == n) {
+        sweep_order_longest_first(&plan, half, 4);
+        CHECK(half[0] == 4 && half[1] == 2 && half[2] == 0 && half[3] == 6,
+              "shard order %zu %zu %zu %zu", half[0], half[1], half[2],
+              half[3]);
+    }
+    sweep_plan_free(&plan, 0);
+    sweep_args_free(&a);
+}
+
 int main(void)
 {
     test_plan();
+    test_order();
     test_row();
     if (failures) {
         printf("%d failures\n", failures);
