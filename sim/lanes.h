@@ -28,6 +28,7 @@
 #ifndef NFI_LANES_H
 #define NFI_LANES_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -160,6 +161,7 @@ typedef struct nfi_lanes_sub {
     nfi_v8i min;     /* the exponent field of 2^emin, as 32-bit words */
     uint64_t offset; /* bits of 1.5 * 2^(53 - p) less those of 1.0 */
     int64_t above;   /* as in nfi_lanes_rne */
+    double split;    /* 2^(53 - p) + 1, for nfi_lanes_round_split */
 } nfi_lanes_sub;
 
 /* Whether nfi_lanes_round_sub gives the fast engine's RNE results for
@@ -180,7 +182,8 @@ static inline nfi_lanes_sub nfi_lanes_sub_of(const nfi_fast *f)
     nfi_v4u min = {m, m, m, m};
     nfi_lanes_sub c = {(nfi_v8i)min,
                        ((uint64_t)(53 - f->p) << 52) | (1ULL << 51),
-                       (int64_t)(f->max_finite_bits + f->half_minus_one)};
+                       (int64_t)(f->max_finite_bits + f->half_minus_one),
+                       ldexp(1.0, 53 - f->p) + 1.0};
     return c;
 }
 
@@ -194,6 +197,35 @@ nfi_lanes_round_sub(const nfi_lanes_sub *c, nfi_v4d v)
     nfi_v4d big = (nfi_v4d)((nfi_v4u)e + c->offset);
     nfi_v4d r = ((nfi_v4d)mag + big) - big;
     return (nfi_v4d)((nfi_v4u)r | (b ^ mag));
+}
+
+/* RNE to p <= 25 bits of a lane v that is zero or whose magnitude lies
+ * in [2^emin, max_finite] (an exact product of format values that
+ * scan_bounds has shown to be neither tiny nor too large), for a format
+ * where nfi_lanes_sub_applies: Veltkamp's splitting, three binary64
+ * operations (which run beside the integer operations of the sums).
+ * With s = 53 - p >= 28 and C = 2^s + 1: g = RN(C v), then
+ * g - RN(g - v) is v rounded to nearest on 53 - s = p bits (Dekker
+ * 1971; Boldo 2006 proves it for every radix, with no overflow), and in
+ * radix 2 with ties to even a tie goes to even as well: for v = (m +
+ * 1/2) u, u the p-bit grid step of v and m its p-bit integer, C v =
+ * (m 2^s + 2^(s-1) + m + 1/2) u is a binary64 tie (while C v stays in
+ * the binade where the binary64 step is u) and goes to the even
+ * neighbour g = (m 2^s + 2^(s-1) + m + c) u, c the parity of m; g - v =
+ * (m 2^s + 2^(s-1) + c - 1/2) u is again a tie, rounded to (m 2^s +
+ * 2^(s-1)) u whichever c is; the difference (m + c) u is the even
+ * neighbour of v.  (tests/kernels/test_lanes checks every tie and its
+ * binary64 neighbours for p <= 14 and random ones beyond, in both
+ * binades of C v.)  For |v| <= max_finite < 2^(emax + 1), C |v| < 2^(emax + 54 -
+ * p) <= 2^1023 (nfi_lanes_sub_applies), so nothing overflows; v >=
+ * 2^emin >= 2^-511 keeps every step normal.  Written g - (g - v) rather
+ * than g + (v - g) so that a zero keeps its sign (-0: g = -0, g - v =
+ * +0, -0 - +0 = -0). */
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_lanes_round_split(const nfi_lanes_sub *c, nfi_v4d v)
+{
+    nfi_v4d g = v * nfi_splat4(c->split);
+    return g - (g - v);
 }
 
 /* RNE to p <= 25 bits of a lane v that, when below 2^emin in magnitude,

@@ -17,6 +17,9 @@
  *     random, with subnormals on and off; operands spread over the whole
  *     range, ties made on purpose (a sum of a value and half a grid step
  *     of it, products of odd significands).
+ * Products neither tiny nor too large must also round right by
+ * nfi_lanes_round_split, and so must every tie of the p-bit grid and
+ * its binary64 neighbours (all of them for p <= 14).
  * Quotients and square roots (of |a|) of the binary64 operations, rounded
  * by nfi_lanes_round_sub, must match nfi_fast_div and nfi_fast_sqrt the
  * same way (sim/optim.c's Adam lanes).
@@ -58,6 +61,9 @@ static void check4(nfi_fast *f, int op, const double *a, const double *b)
     } else {
         r = nfi_lanes_round(&cr, v, &flag);
     }
+    /* A product neither tiny nor beyond the largest finite value (as
+     * scan_bounds proves for LANES_NO_TINY) rounds by the split too. */
+    nfi_v4d split = nfi_lanes_round_split(&cs, v);
     static const char *const names[] = {"mul", "add", "div", "sqrt"};
     for (int l = 0; l < 4; l++) {
         double want = op == 0   ? nfi_fast_mul(f, a[l], b[l])
@@ -76,6 +82,9 @@ static void check4(nfi_fast *f, int op, const double *a, const double *b)
         if (sub && f->format.overflow == NFI_OVERFLOW_INF &&
             !isfinite(want))
             ok = ok && flag[l] != 0;
+        if (sub && op == 0 && (mag == 0.0 || (mag >= ldexp(1.0, f->emin) &&
+                                              mag <= f->max_finite)))
+            ok = ok && same_double(want, split[l]);
         if (!check_true(ok, "p=%ld,emin=%ld,emax=%ld%s %s %a %a: engine "
                         "%a, lanes %a, flag %d", f->format.p,
                         f->format.emin, f->format.emax,
@@ -198,6 +207,42 @@ static void random_pairs(const char *spec, test_rng *rng, size_t count)
     }
 }
 
+/* nfi_lanes_round_split against the engine's rounding on every tie of
+ * the p-bit grid and the binary64 numbers on either side of it: all
+ * p-bit significands m for p <= 14, `count` random ones beyond, both
+ * signs, at exponents where C v falls into either binade above 2^s v. */
+static void split_ties(int p, test_rng *rng, size_t count)
+{
+    char spec[80];
+    snprintf(spec, sizeof spec, "p=%d,emin=-300,emax=300", p);
+    nfi_fast f;
+    if (!setup(&f, spec))
+        return;
+    nfi_lanes_sub cs = nfi_lanes_sub_of(&f);
+    uint64_t first = 1ULL << (p - 1), span = first;
+    size_t n = p <= 14 ? (size_t)span : count;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t m = p <= 14 ? first + i : first + rng_below(rng, span);
+        int e = (int)rng_range(rng, -250, 250);
+        /* v = (m + 1/2) 2^(e - p + 1) and its binary64 neighbours */
+        double tie = ldexp((double)(2 * m + 1), e - p);
+        double v[4] = {tie, nextafter(tie, 0.0), nextafter(tie, INFINITY),
+                       -tie};
+        nfi_v4d r = nfi_lanes_round_split(&cs, nfi_load4(v));
+        for (int l = 0; l < 4; l++) {
+            double want = nfi_fast_round(&f, v[l]);
+            if (!check_true(same_double(want, r[l]), "split p=%d %a: "
+                            "engine %a, split %a", p, v[l], want, r[l]))
+                failures_shown++;
+        }
+    }
+    double zeros[4] = {0.0, -0.0, 0.0, -0.0};
+    nfi_v4d z = nfi_lanes_round_split(&cs, nfi_load4(zeros));
+    for (int l = 0; l < 4; l++)
+        check_true(same_double(zeros[l], z[l]), "split p=%d keeps the "
+                   "sign of a zero", p);
+}
+
 int main(void)
 {
     harness_init("test_lanes", 0x6c616e65ULL);
@@ -219,6 +264,8 @@ int main(void)
     every_value("binary16", &rng, 64);
     every_value("bfloat16", &rng, 16);
     every_value("binary16,subnormals=off", &rng, 16);
+    for (int p = 2; p <= 25; p++)
+        split_ties(p, &rng, 20000);
     for (int p = 2; p <= 25; p++) {
         for (int variant = 0; variant < 4; variant++) {
             /* emin from -200 to -1, emax from 1 to 200 (products never
