@@ -80,8 +80,6 @@ typedef struct nfi_lanes_wide {
     uint64_t max;      /* bits of max_finite */
     double magic;      /* 2^52 Q, Q = 2^(emin - p + 1) the subnormal step */
     double half_q;     /* Q / 2 */
-    uint64_t tie;      /* the bits below the grid of a midpoint */
-    double split;      /* 2^(53 - p) + 1, for nfi_wide_mul_split */
 } nfi_lanes_wide;
 
 /* Whether the lanes apply to a fast context: RNE, 26 <= p <= 52, not a
@@ -99,23 +97,8 @@ static inline nfi_lanes_wide nfi_lanes_wide_of(const nfi_fast *f)
     nfi_lanes_wide c = {(uint64_t)f->shift, f->half_minus_one,
                         f->low_mask, f->min_normal_bits, f->max_finite_bits,
                         f->subnormal_magic,
-                        ldexp(1.0, f->emin - f->p),
-                        1ULL << (f->shift - 1),
-                        ldexp(1.0, 53 - f->p) + 1.0};
+                        ldexp(1.0, f->emin - f->p)};
     return c;
-}
-
-/* Whether nfi_wide_mul_split rounds the products of a kernel that has
- * proven every value to stay in the normal range: it is right for p <=
- * 51 (the split's tie argument needs 53 - p >= 2) when C max_finite
- * stays below 2^1023 (emax + 54 - p <= 1023, as in sim/lanes.h), and it
- * pays for p <= 32: a binary64 product ends in the 53 - p bits of a
- * midpoint about once in 2^(53 - p) products, and each such product
- * sends its rows back to the exact errors (measured on the canonical
- * shapes: 15 % faster at p = 28, 40 % slower at p = 40). */
-static inline bool nfi_wide_split_applies(const nfi_fast *f)
-{
-    return f->p <= 32 && f->format.emax + 54 - f->p <= 1023;
 }
 
 /* Lane-wise fma(a, b, c), one rounding.  The v3 clone of a caller turns
@@ -210,7 +193,7 @@ nfi_wide_round(const nfi_lanes_wide *c, nfi_v4d s, nfi_v4d e,
     nfi_v4u same = ((eb ^ b) >> 63) ^ 1;
     nfi_v4u parity = (b >> c->shift) & 1;
     nfi_v4u exact = (nfi_v4u)(e == 0.0); /* all ones or 0 */
-    nfi_v4u carry = (parity & exact) | (same & ~exact); /* a blend */
+    nfi_v4u carry = same ^ ((same ^ parity) & exact);
     nfi_v4u r = (b + c->half + carry) & ~c->low;
 
     if (g != NULL && g->subnormal) {
@@ -239,28 +222,6 @@ nfi_wide_mul(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
     nfi_v4d s = a * b;
     nfi_v4d e = nfi_wide_fma4(a, b, -s);
     return nfi_wide_round(c, s, e, g);
-}
-
-/* The product of format values a and b rounded to p bits, for kernels
- * that have proven every value to stay in the normal range (and
- * nfi_wide_split_applies): Veltkamp's split of s = RN(a b) (sim/lanes.h,
- * nfi_lanes_round_split: RNE to p bits of s, a zero keeping its sign,
- * for any 53 - p >= 2), three floating-point operations instead of the
- * FMA and the integer rounding.  By the argument at the top, RNE_p(s) is
- * RNE_p(a b) unless s is a midpoint of the p-bit grid, where the exact
- * error would decide; such lanes set bits of *mid (two operations), and
- * the kernel recomputes their rows with nfi_wide_mul.  Products of
- * format values land on a midpoint only when the exact product has p +
- * 1 significant bits or its binary64 rounding ends in exactly that
- * pattern: rare outside made-up data. */
-static inline __attribute__((always_inline)) nfi_v4d
-nfi_wide_mul_split(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
-                   nfi_v4u *mid)
-{
-    nfi_v4d s = a * b;
-    *mid |= (nfi_v4u)(((nfi_v4u)s & c->low) == c->tie);
-    nfi_v4d g = s * nfi_splat4(c->split);
-    return g - (g - s);
 }
 
 /* The sum of format values a and b, rounded (flags as above). */

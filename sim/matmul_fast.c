@@ -11,7 +11,6 @@
 
 #include "cpu.h"
 #include "lanes.h"
-#include "lanes_wide.h"
 #include "matmul_wide.h"
 
 /* Which arithmetic performs the operations. */
@@ -722,8 +721,7 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
     /* The terms kept by skipping (compact_rows), the rows in the order
      * of their counts, and a group of rows of output. */
     skip = skip && k <= UINT32_MAX;
-    size_t group = ROWS > NFI_WIDE_ROWS ? ROWS : NFI_WIDE_ROWS;
-    double *av = skip ? malloc((m * k + group * n) * sizeof *av) : NULL;
+    double *av = skip ? malloc((m * k + ROWS * n) * sizeof *av) : NULL;
     uint32_t *ix = skip ? malloc(m * k * sizeof *ix) : NULL;
     size_t *kept = skip ? malloc(2 * m * sizeof *kept) : NULL;
     if (block == NULL ||
@@ -840,8 +838,8 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
         } else if (kind == KERNEL_WIDE) {
             bool checked = !nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row,
                                                  a_k, w, pb, pbs);
-            for (size_t i = 0; i < m && !skip; i += NFI_WIDE_ROWS) {
-                size_t r = m - i < NFI_WIDE_ROWS ? m - i : NFI_WIDE_ROWS;
+            for (size_t i = 0; i < m && !skip; i += 2) {
+                size_t r = m - i < 2 ? m - i : 2;
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 int redo = nfi_matmul_wide_rows(&acc->fast, r, n, w, k, ai,
                                                 a_row, a_k, pb, pbs,
@@ -867,18 +865,16 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                     return -1;
                 }
                 double *cg = av + m * k;
-                for (size_t g = 0; g < m; g += NFI_WIDE_ROWS) {
-                    size_t rows = m - g < NFI_WIDE_ROWS ? m - g
-                                                        : NFI_WIDE_ROWS;
+                for (size_t g = 0; g < m; g += 2) {
+                    size_t rows = m - g < 2 ? m - g : 2;
                     const size_t *gi = order + g;
                     size_t most = pad_group(rows, k, gi, kept, base, as,
                                             ix);
-                    const double *gv[NFI_WIDE_ROWS];
-                    const uint32_t *gx[NFI_WIDE_ROWS];
-                    for (size_t l = 0; l < rows; l++) {
-                        gv[l] = base + (ptrdiff_t)gi[l] * as;
-                        gx[l] = ix + gi[l] * k;
-                    }
+                    const double *gv[2] = {
+                        base + (ptrdiff_t)gi[0] * as,
+                        base + (ptrdiff_t)gi[rows - 1] * as};
+                    const uint32_t *gx[2] = {ix + gi[0] * k,
+                                             ix + gi[rows - 1] * k};
                     int flagged = nfi_matmul_wide_terms(&acc->fast, rows, n,
                                                         w, most, gv, gx, pb,
                                                         pbs, cg, checked);
@@ -1026,22 +1022,10 @@ int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
                       size_t stride, const size_t *idx, size_t n,
                       double *out)
 {
-    if (acc->reference || count == 0 || acc->fast.mode != NFI_ROUND_RNE)
+    if (acc->reference || count == 0 || acc->fast.mode != NFI_ROUND_RNE ||
+        !nfi_lanes_sub_applies(&acc->fast))
         return 0;
-    if (nfi_lanes_sub_applies(&acc->fast)) {
-        rows_sum_lanes(&acc->fast, count, x, stride, idx, n, out);
-        return 1;
-    }
-    if (!nfi_lanes_wide_apply(&acc->fast))
-        return 0;
-    if (nfi_rows_sum_wide(&acc->fast, count, x, stride, idx, n, out)) {
-        /* A flagged value: the engine's array additions, row after row,
-         * as in rows_sum_lanes. */
-        memcpy(out, x + (idx ? idx[0] : 0) * stride, n * sizeof *out);
-        for (size_t t = 1; t < count; t++)
-            nfi_fast_add_array(&acc->fast, n, out, out,
-                               x + (idx ? idx[t] : t) * stride);
-    }
+    rows_sum_lanes(&acc->fast, count, x, stride, idx, n, out);
     return 1;
 }
 

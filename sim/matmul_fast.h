@@ -63,10 +63,9 @@ int nfi_column_sums_fast(nfi_arith *acc, nfi_arith *out,
  * `count` >= 1 rows of x, row t at x + r_t * stride with r_t = idx[t]
  * (r_t = t when idx is NULL), each addition rounded by acc as
  * nfi_fast_add does, for values of acc's format.  The fused lanes of
- * nfi_column_sums_fast (sim/lanes.h for p <= 25, sim/lanes_wide.h for
- * 26 <= p <= 52); returns 1 when it computed out, 0 when it declines
- * (out untouched): the reference engine, another mode, or a format
- * neither serves (nfi_lanes_sub_applies, nfi_lanes_wide_apply). */
+ * nfi_column_sums_fast; returns 1 when it computed out, 0 when it
+ * declines (out untouched): the reference engine, another mode, or a
+ * format the subnormal lanes do not serve (nfi_lanes_sub_applies). */
 int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
                       size_t stride, const size_t *idx, size_t n,
                       double *out);

@@ -119,138 +119,60 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
     return sums_stay_normal(f, &sa, &sb, &sz, k + 1);
 }
 
-/* Columns j0..j0+7 of up to WIDE_ROWS rows: two vectors of running sums
- * per row stay in registers through the terms, 2 * rows independent
- * chains for the pipeline (a sum's rounding is a long chain: TwoSum,
- * then the carry).  Row r has `count` terms t: the products
- * a_r[t] * bt[t * w + j] for the rows of a (terms NULL: a_r at
- * a + r * a_row, read at t * ak), or, with terms, av[r][ix[r][t]] *
- * bt[ix[r][t] * w + j] (matmul_fast.c drops the zero terms of a row and
- * pads with zero terms).  Outputs go to c + r * n.  With checked false,
- * no range is recorded (g NULL); with split, products are rounded by
- * nfi_wide_mul_split, and rows where one met a midpoint are flagged.
- * Returns the flags, bit r for row r. */
-#define WIDE_ROWS NFI_WIDE_ROWS
+/* Columns j0..j0+7 of up to two rows: four vectors of running sums stay
+ * in registers through the k steps, independent chains for the
+ * pipeline.  With checked false, no range is recorded (g NULL). */
 static inline __attribute__((always_inline)) int
-rows_kernel(const nfi_fast *f, int rows, size_t n, size_t w, size_t count,
+rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w, size_t k,
             const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-            const double *const *av, const uint32_t *const *ix,
             const double *bt, const double *bias, double *c, bool checked,
-            bool subnormal, bool split)
+            bool subnormal)
 {
     const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
-    nfi_wide_flags fl[WIDE_ROWS];
-    nfi_v4u mid[WIDE_ROWS];
-    for (int r = 0; r < rows; r++) {
-        fl[r] = nfi_wide_flags_new(subnormal);
-        mid[r] = (nfi_v4u){0, 0, 0, 0};
-    }
-#define G(r) (checked ? &fl[r] : NULL)
-#define MUL(r, x, y) (split ? nfi_wide_mul_split(&cw, x, y, &mid[r])         \
-                            : nfi_wide_mul(&cw, x, y, G(r)))
-/* The row and the factor of term t of row r. */
-#define TERM(r, t)                                                          \
-    const double *row = ix != NULL ? bt + (size_t)ix[r][t] * w + j0          \
-                                   : bt + (t) * w + j0;                     \
-    nfi_v4d x = nfi_splat4(ix != NULL ? av[r][ix[r][t]]                     \
-                                      : a[r * a_row + (ptrdiff_t)(t) * ak])
+    const double *a2 = rows > 1 ? a + a_row : a;
+    nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
+    nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
     for (size_t j0 = 0; j0 < w; j0 += 8) {
-        nfi_v4d s0[WIDE_ROWS], s1[WIDE_ROWS];
-        for (int r = 0; r < rows; r++) {
-            TERM(r, 0);
-            s0[r] = MUL(r, x, nfi_load4(row));
-            s1[r] = MUL(r, x, nfi_load4(row + 4));
-        }
-        for (size_t t = 1; t < count; t++) {
-            for (int r = 0; r < rows; r++) {
-                TERM(r, t);
-                nfi_v4d p0 = MUL(r, x, nfi_load4(row));
-                nfi_v4d p1 = MUL(r, x, nfi_load4(row + 4));
-                s0[r] = nfi_wide_add(&cw, s0[r], p0, G(r));
-                s1[r] = nfi_wide_add(&cw, s1[r], p1, G(r));
-            }
+        nfi_v4d b0 = nfi_load4(bt + j0), b1 = nfi_load4(bt + j0 + 4);
+        nfi_v4d x = nfi_splat4(a[0]), y = nfi_splat4(a2[0]);
+        nfi_v4d s0 = nfi_wide_mul(&cw, x, b0, g1);
+        nfi_v4d s1 = nfi_wide_mul(&cw, x, b1, g1);
+        nfi_v4d u0 = nfi_wide_mul(&cw, y, b0, g2);
+        nfi_v4d u1 = nfi_wide_mul(&cw, y, b1, g2);
+        for (size_t t = 1; t < k; t++) {
+            const double *row = bt + t * w + j0;
+            b0 = nfi_load4(row);
+            b1 = nfi_load4(row + 4);
+            x = nfi_splat4(a[(ptrdiff_t)t * ak]);
+            y = nfi_splat4(a2[(ptrdiff_t)t * ak]);
+            s0 = nfi_wide_add(&cw, s0, nfi_wide_mul(&cw, x, b0, g1), g1);
+            s1 = nfi_wide_add(&cw, s1, nfi_wide_mul(&cw, x, b1, g1), g1);
+            u0 = nfi_wide_add(&cw, u0, nfi_wide_mul(&cw, y, b0, g2), g2);
+            u1 = nfi_wide_add(&cw, u1, nfi_wide_mul(&cw, y, b1, g2), g2);
         }
         if (bias != NULL) {
-            nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
-            for (int r = 0; r < rows; r++) {
-                s0[r] = nfi_wide_add(&cw, s0[r], b0, G(r));
-                s1[r] = nfi_wide_add(&cw, s1[r], b1, G(r));
-            }
+            b0 = nfi_load4(bias + j0);
+            b1 = nfi_load4(bias + j0 + 4);
+            s0 = nfi_wide_add(&cw, s0, b0, g1);
+            s1 = nfi_wide_add(&cw, s1, b1, g1);
+            u0 = nfi_wide_add(&cw, u0, b0, g2);
+            u1 = nfi_wide_add(&cw, u1, b1, g2);
         }
-        for (int r = 0; r < rows; r++) {
-            double s[8];
-            nfi_store4(s, s0[r]);
-            nfi_store4(s + 4, s1[r]);
-            for (size_t j = 0; j < 8 && j0 + j < n; j++)
-                c[(size_t)r * n + j0 + j] = s[j];
+        double s[16];
+        nfi_store4(s, s0);
+        nfi_store4(s + 4, s1);
+        nfi_store4(s + 8, u0);
+        nfi_store4(s + 12, u1);
+        for (size_t j = 0; j < 8 && j0 + j < n; j++) {
+            c[j0 + j] = s[j];
+            if (rows > 1)
+                c[n + j0 + j] = s[8 + j];
         }
     }
-#undef TERM
-#undef MUL
-#undef G
-    int flags = 0;
-    for (int r = 0; r < rows; r++) {
-        if (split)
-            flags |= nfi_lanes_any(mid[r]) << r;
-        else if (checked)
-            flags |= nfi_wide_flagged(&cw, &fl[r]) << r;
-    }
-    return flags;
-}
-
-/* rows_kernel with `rows` a constant in each call, so that its loops
- * over the rows unroll. */
-static inline __attribute__((always_inline)) int
-rows_fixed(const nfi_fast *f, int rows, size_t n, size_t w, size_t count,
-           const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-           const double *const *av, const uint32_t *const *ix,
-           const double *bt, const double *bias, double *c, bool checked,
-           bool subnormal, bool split)
-{
-    switch (rows) {
-    case 1:
-        return rows_kernel(f, 1, n, w, count, a, a_row, ak, av, ix, bt, bias,
-                           c, checked, subnormal, split);
-    case 2:
-        return rows_kernel(f, 2, n, w, count, a, a_row, ak, av, ix, bt, bias,
-                           c, checked, subnormal, split);
-    case 3:
-        return rows_kernel(f, 3, n, w, count, a, a_row, ak, av, ix, bt, bias,
-                           c, checked, subnormal, split);
-    default:
-        return rows_kernel(f, 4, n, w, count, a, a_row, ak, av, ix, bt, bias,
-                           c, checked, subnormal, split);
-    }
-}
-
-/* The kernel for given rows or terms: unchecked (the operands proven to
- * keep every value normal), products by the split first where it
- * applies and the rows again with the exact errors where one met a
- * midpoint; checked, the flags of the range, then (formats with
- * subnormals) the lanes that round onto the subnormal grid. */
-static inline __attribute__((always_inline)) int
-rows_any(const nfi_fast *f, int rows, size_t n, size_t w, size_t count,
-         const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-         const double *const *av, const uint32_t *const *ix,
-         const double *bt, const double *bias, double *c, bool checked)
-{
-    if (!checked) {
-        if (nfi_wide_split_applies(f) &&
-            rows_fixed(f, rows, n, w, count, a, a_row, ak, av, ix, bt, bias,
-                       c, false, false, true) == 0)
-            return 0;
-        return rows_fixed(f, rows, n, w, count, a, a_row, ak, av, ix, bt,
-                          bias, c, false, false, false);
-    }
-    /* Values below 2^emin are rare where the proof fails only for its
-     * margin: flag them first, and round them in the lanes only when
-     * they occur. */
-    int r = rows_fixed(f, rows, n, w, count, a, a_row, ak, av, ix, bt, bias,
-                       c, true, false, false);
-    if (r == 0 || !f->format.subnormals)
-        return r;
-    return rows_fixed(f, rows, n, w, count, a, a_row, ak, av, ix, bt, bias,
-                      c, true, true, false);
+    if (!checked)
+        return 0;
+    return nfi_wide_flagged(&cw, &f1) |
+           (rows > 1 ? nfi_wide_flagged(&cw, &f2) << 1 : 0);
 }
 
 NFI_FMA_CLONES
@@ -259,8 +181,81 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                          ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
                          const double *bias, double *c, bool checked)
 {
-    return rows_any(f, (int)rows, n, w, k, a, a_row, ak, NULL, NULL, bt,
-                    bias, c, checked);
+    if (!checked)
+        return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
+                           false, false);
+    /* Values below 2^emin are rare where the proof fails only for its
+     * margin: flag them first, and round them in the lanes only when
+     * they occur. */
+    int r = rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, true,
+                        false);
+    if (r == 0 || !f->format.subnormals)
+        return r;
+    return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, true,
+                       true);
+}
+
+/* rows_kernel over given terms: row r < rows (1 or 2) has `count` terms,
+ * t < count, the products av[r][ix[r][t]] * bt[ix[r][t] * w + j]
+ * (matmul_fast.c drops the zero terms of a row and pads with zero
+ * terms). */
+static inline __attribute__((always_inline)) int
+rows_kernel_terms(const nfi_fast *f, size_t rows, size_t n, size_t w,
+                  size_t count, const double *const *av,
+                  const uint32_t *const *ix, const double *bt,
+                  const double *bias, double *c, bool checked)
+{
+    const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
+    const double *a1 = av[0], *a2 = rows > 1 ? av[1] : av[0];
+    const uint32_t *x1 = ix[0], *x2 = rows > 1 ? ix[1] : ix[0];
+    nfi_wide_flags f1 = nfi_wide_flags_new(false), f2 = f1;
+    nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
+    for (size_t j0 = 0; j0 < w; j0 += 8) {
+        const double *r1 = bt + (size_t)x1[0] * w + j0;
+        const double *r2 = bt + (size_t)x2[0] * w + j0;
+        nfi_v4d x = nfi_splat4(a1[x1[0]]), y = nfi_splat4(a2[x2[0]]);
+        nfi_v4d s0 = nfi_wide_mul(&cw, x, nfi_load4(r1), g1);
+        nfi_v4d s1 = nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), g1);
+        nfi_v4d u0 = nfi_wide_mul(&cw, y, nfi_load4(r2), g2);
+        nfi_v4d u1 = nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), g2);
+        for (size_t t = 1; t < count; t++) {
+            r1 = bt + (size_t)x1[t] * w + j0;
+            r2 = bt + (size_t)x2[t] * w + j0;
+            x = nfi_splat4(a1[x1[t]]);
+            y = nfi_splat4(a2[x2[t]]);
+            s0 = nfi_wide_add(&cw, s0,
+                              nfi_wide_mul(&cw, x, nfi_load4(r1), g1), g1);
+            s1 = nfi_wide_add(&cw, s1,
+                              nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), g1),
+                              g1);
+            u0 = nfi_wide_add(&cw, u0,
+                              nfi_wide_mul(&cw, y, nfi_load4(r2), g2), g2);
+            u1 = nfi_wide_add(&cw, u1,
+                              nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), g2),
+                              g2);
+        }
+        if (bias != NULL) {
+            nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
+            s0 = nfi_wide_add(&cw, s0, b0, g1);
+            s1 = nfi_wide_add(&cw, s1, b1, g1);
+            u0 = nfi_wide_add(&cw, u0, b0, g2);
+            u1 = nfi_wide_add(&cw, u1, b1, g2);
+        }
+        double s[16];
+        nfi_store4(s, s0);
+        nfi_store4(s + 4, s1);
+        nfi_store4(s + 8, u0);
+        nfi_store4(s + 12, u1);
+        for (size_t j = 0; j < 8 && j0 + j < n; j++) {
+            c[j0 + j] = s[j];
+            if (rows > 1)
+                c[n + j0 + j] = s[8 + j];
+        }
+    }
+    if (!checked)
+        return 0;
+    return nfi_wide_flagged(&cw, &f1) |
+           (rows > 1 ? nfi_wide_flagged(&cw, &f2) << 1 : 0);
 }
 
 NFI_FMA_CLONES
@@ -269,17 +264,18 @@ int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
                           const uint32_t *const *ix, const double *bt,
                           const double *bias, double *c, bool checked)
 {
-    return rows_any(f, (int)rows, n, w, count, NULL, 0, 0, av, ix, bt, bias,
-                    c, checked);
+    if (!checked)
+        return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
+                                 false);
+    return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
+                             true);
 }
 
-/* Four columns at a time through all rows, row i at x + r_i * stride
- * (r_i = idx[i], or i when idx is NULL); the last group of fewer than
- * four is padded with zeros, whose sums are exact zeros. */
+/* Four columns at a time through all rows; the last group of fewer
+ * than four is padded with zeros, whose sums are exact zeros. */
 static inline __attribute__((always_inline)) int
 sums_kernel(const nfi_fast *f, size_t rows, size_t cols, const double *x,
-            size_t stride, const size_t *idx, double *sums, bool checked,
-            bool subnormal)
+            double *sums, bool checked, bool subnormal)
 {
     const nfi_lanes_wide c = nfi_lanes_wide_of(f);
     nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
@@ -287,14 +283,13 @@ sums_kernel(const nfi_fast *f, size_t rows, size_t cols, const double *x,
     for (size_t j0 = 0; j0 < cols; j0 += 4) {
         size_t m = cols - j0 < 4 ? cols - j0 : 4;
         double v[4] = {0.0, 0.0, 0.0, 0.0};
-        memcpy(v, x + (idx ? idx[0] : 0) * stride + j0, m * sizeof *v);
+        memcpy(v, x + j0, m * sizeof *v);
         nfi_v4d s = nfi_load4(v);
         for (size_t i = 1; i < rows; i++) {
-            const double *row = x + (idx ? idx[i] : i) * stride + j0;
             if (m == 4) {
-                s = nfi_wide_add(&c, s, nfi_load4(row), g);
+                s = nfi_wide_add(&c, s, nfi_load4(x + i * cols + j0), g);
             } else {
-                memcpy(v, row, m * sizeof *v);
+                memcpy(v, x + i * cols + j0, m * sizeof *v);
                 s = nfi_wide_add(&c, s, nfi_load4(v), g);
             }
         }
@@ -302,17 +297,6 @@ sums_kernel(const nfi_fast *f, size_t rows, size_t cols, const double *x,
         memcpy(sums + j0, v, m * sizeof *v);
     }
     return checked ? nfi_wide_flagged(&c, &fl) : 0;
-}
-
-NFI_FMA_CLONES
-int nfi_rows_sum_wide(const nfi_fast *f, size_t count, const double *x,
-                      size_t stride, const size_t *idx, size_t n,
-                      double *out)
-{
-    int r = sums_kernel(f, count, n, x, stride, idx, out, true, false);
-    if (r == 0 || !f->format.subnormals)
-        return r;
-    return sums_kernel(f, count, n, x, stride, idx, out, true, true);
 }
 
 NFI_FMA_CLONES
@@ -324,7 +308,9 @@ int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
          none = {INFINITY, 0.0, true};
     span_add_run(&sx, x, rows * cols);
     if (sums_stay_normal(f, &sx, &one, &none, rows))
-        return sums_kernel(f, rows, cols, x, cols, NULL, sums, false,
-                           false);
-    return nfi_rows_sum_wide(f, rows, x, cols, NULL, cols, sums);
+        return sums_kernel(f, rows, cols, x, sums, false, false);
+    int r = sums_kernel(f, rows, cols, x, sums, true, false);
+    if (r == 0 || !f->format.subnormals)
+        return r;
+    return sums_kernel(f, rows, cols, x, sums, true, true);
 }

@@ -35,10 +35,7 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
                           const double *a, ptrdiff_t a_row, ptrdiff_t ak,
                           size_t w, const double *bt, const double *bias);
 
-/* The most rows the kernels below take at once. */
-#define NFI_WIDE_ROWS 4
-
-/* Rows i < rows (1 to NFI_WIDE_ROWS) of a product in f's format (f as above), into
+/* Rows i < rows (1 or 2) of a product in f's format (f as above), into
  * c[i * n + j], j < n:
  *   (...((a_i[0] bt[j] + a_i[ak] bt[w + j]) + ...)
  *     + a_i[(k-1) ak] bt[(k-1) w + j]) + bias[j],
@@ -56,8 +53,8 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                          ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
                          const double *bias, double *c, bool checked);
 
-/* nfi_matmul_wide_rows for rows given by their terms: row r < rows (1 to
- * NFI_WIDE_ROWS) is the sequential sum over t < count (count >= 1) of the rounded
+/* nfi_matmul_wide_rows for rows given by their terms: row r < rows (1 or
+ * 2) is the sequential sum over t < count (count >= 1) of the rounded
  * products av[r][ix[r][t]] * bt[ix[r][t] * w + j] (then the bias),
  * written to c[r * n + j].  With
  * checked true, returns the bit mask of rows with a flagged value (any
@@ -77,14 +74,5 @@ int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
  * unspecified: recompute). */
 int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
                          const double *x, double *sums);
-
-/* The sequential sum of `count` >= 1 rows of x into out[j], j < n: row
- * t at x + r_t * stride, r_t = idx[t] (t when idx is NULL), each
- * addition rounded, for format values (f as above).  Returns 0, or
- * non-zero when a rounded value was flagged as in nfi_matmul_wide_rows
- * (out unspecified: recompute). */
-int nfi_rows_sum_wide(const nfi_fast *f, size_t count, const double *x,
-                      size_t stride, const size_t *idx, size_t n,
-                      double *out);
 
 #endif
