@@ -77,29 +77,72 @@ int nfi_reduction_spell(const nfi_reduction *r, char *buf, size_t size)
 
 void nfi_exact_sum_init(nfi_exact_sum *s)
 {
-    mpz_init(s->units);
+    memset(s->digit, 0, sizeof s->digit);
+    s->lo = NFI_EXACT_DIGITS;
+    s->hi = -1;
+    s->pending = 0;
+    s->limit = 1U << 30;
     s->nan = 0;
     s->inf = 0;
 }
 
 void nfi_exact_sum_clear(nfi_exact_sum *s)
 {
-    mpz_clear(s->units);
+    (void)s; /* nothing allocated */
 }
 
-/* x = m 2^e exactly with m an integer (|m| < 2^53), e >= -1074. */
-static void split(double x, mpz_t m, long *e)
+/* Moves the carries: digits lo..N-2 into [0, 2^32), the top digit
+ * signed, the value unchanged (floor division by 2^32 on the signed
+ * digits). */
+static void move_carries(nfi_exact_sum *s)
 {
-    int ex;
-    double frac = frexp(x, &ex); /* exact: x = frac 2^ex, |frac| < 1 */
-    mpz_set_d(m, ldexp(frac, 53));
-    *e = (long)ex - 53;
-    if (*e < -1074) {
-        /* A subnormal x is a multiple of 2^-1074: the low bits of m are
-         * zeros, and dropping them keeps every shift below >= 0. */
-        mpz_tdiv_q_2exp(m, m, (mp_bitcnt_t)(-1074 - *e));
-        *e = -1074;
+    for (int i = s->lo < 0 ? 0 : s->lo; i < NFI_EXACT_DIGITS - 1; i++) {
+        int64_t d = s->digit[i];
+        int64_t c = (d - (int64_t)((uint64_t)d & 0xffffffffULL)) / 4294967296;
+        s->digit[i] = d - c * 4294967296;
+        s->digit[i + 1] += c;
     }
+    if (s->hi >= 0)
+        s->hi = NFI_EXACT_DIGITS - 1;
+    s->pending = 0;
+}
+
+/* Adds (or subtracts, neg) x 2^pos to the digits, x < 2^64, pos >= 0:
+ * x 2^(pos mod 32) spans three digits, each part below 2^32.  A digit
+ * changes by less than 2^32 an addition, so after `limit` <= 2^30 of
+ * them (each touching a digit at most three times) it stays below
+ * 2^63 in magnitude: the carries move in time. */
+static void add_bits(nfi_exact_sum *s, uint64_t x, long pos, bool neg)
+{
+    int d = (int)(pos / 32);
+    unsigned __int128 t = (unsigned __int128)x << (pos % 32);
+    int64_t part[3] = {(int64_t)(uint32_t)t, (int64_t)(uint32_t)(t >> 32),
+                       (int64_t)(uint32_t)(t >> 64)};
+    for (int k = 0; k < 3; k++)
+        s->digit[d + k] += neg ? -part[k] : part[k];
+    if (d < s->lo)
+        s->lo = d;
+    if (d + 2 > s->hi)
+        s->hi = d + 2;
+    if (++s->pending >= s->limit)
+        move_carries(s);
+}
+
+/* x = m 2^e exactly with m an integer below 2^53, e >= -1074 (x finite,
+ * not zero); *neg its sign.  From the bit pattern: a subnormal has the
+ * exponent of the least normal and no hidden bit. */
+static uint64_t split_bits(double x, long *e, bool *neg)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    *neg = b >> 63;
+    uint64_t field = (b >> 52) & 0x7ff, m = b & ((1ULL << 52) - 1);
+    if (field == 0) {
+        *e = -1074;
+        return m;
+    }
+    *e = (long)field - 1075;
+    return m | (1ULL << 52);
 }
 
 static void note_special(nfi_exact_sum *s, double x)
@@ -122,13 +165,10 @@ void nfi_exact_sum_add(nfi_exact_sum *s, double x)
     }
     if (x == 0.0)
         return;
-    mpz_t m;
     long e;
-    mpz_init(m);
-    split(x, m, &e);
-    mpz_mul_2exp(m, m, (mp_bitcnt_t)(e + UNIT_SHIFT));
-    mpz_add(s->units, s->units, m);
-    mpz_clear(m);
+    bool neg;
+    uint64_t m = split_bits(x, &e, &neg);
+    add_bits(s, m, e + UNIT_SHIFT, neg); /* e + 2148 >= 1074 */
 }
 
 void nfi_exact_sum_add_product(nfi_exact_sum *s, double a, double b)
@@ -140,15 +180,46 @@ void nfi_exact_sum_add_product(nfi_exact_sum *s, double a, double b)
     }
     if (a == 0.0 || b == 0.0)
         return;
-    mpz_t ma, mb;
     long ea, eb;
-    mpz_inits(ma, mb, (mpz_ptr)0);
-    split(a, ma, &ea);
-    split(b, mb, &eb);
-    mpz_mul(ma, ma, mb);
-    mpz_mul_2exp(ma, ma, (mp_bitcnt_t)(ea + eb + UNIT_SHIFT));
-    mpz_add(s->units, s->units, ma);
-    mpz_clears(ma, mb, (mpz_ptr)0);
+    bool na, nb;
+    uint64_t ma = split_bits(a, &ea, &na), mb = split_bits(b, &eb, &nb);
+    /* ma mb < 2^106: its low and high 64 bits, at ea + eb + 2148 >= 0 */
+    unsigned __int128 m = (unsigned __int128)ma * mb;
+    long pos = ea + eb + UNIT_SHIFT;
+    add_bits(s, (uint64_t)m, pos, na != nb);
+    if ((uint64_t)(m >> 64) != 0)
+        add_bits(s, (uint64_t)(m >> 64), pos + 64, na != nb);
+}
+
+/* The integer sum_i digit[i] 2^(32 i) into z.  With the carries moved,
+ * a negative total shows as a negative top digit (the digits below it
+ * in [0, 2^32)); it is then negated digit by digit, its carries moved
+ * again, and the magnitude built from the digits touched, then negated.
+ * Every digit of a non-negative total is then below 2^32 (the top one
+ * too: the total stays far below 2^(32 * 135)). */
+static void digits_to_mpz(const nfi_exact_sum *s, mpz_t z)
+{
+    mpz_set_ui(z, 0);
+    if (s->hi < 0)
+        return;
+    nfi_exact_sum c = *s;
+    move_carries(&c);
+    bool negative = c.digit[NFI_EXACT_DIGITS - 1] < 0;
+    if (negative) {
+        for (int i = c.lo; i < NFI_EXACT_DIGITS; i++)
+            c.digit[i] = -c.digit[i];
+        move_carries(&c);
+    }
+    int top = NFI_EXACT_DIGITS - 1;
+    while (top > c.lo && c.digit[top] == 0)
+        top--;
+    for (int i = top; i >= c.lo; i--) {
+        mpz_mul_2exp(z, z, 32);
+        mpz_add_ui(z, z, (unsigned long)c.digit[i]);
+    }
+    mpz_mul_2exp(z, z, 32 * (mp_bitcnt_t)c.lo);
+    if (negative)
+        mpz_neg(z, z);
 }
 
 void nfi_exact_sum_get(const nfi_exact_sum *s, mpfr_t out)
@@ -161,14 +232,18 @@ void nfi_exact_sum_get(const nfi_exact_sum *s, mpfr_t out)
         mpfr_set_inf(out, s->inf);
         return;
     }
-    size_t bits = mpz_sizeinbase(s->units, 2);
+    mpz_t z;
+    mpz_init(z);
+    digits_to_mpz(s, z);
+    size_t bits = mpz_sizeinbase(z, 2);
     mpfr_set_prec(out, (mpfr_prec_t)(bits < 2 ? 2 : bits));
     mpfr_exp_t emin = mpfr_get_emin(), emax = mpfr_get_emax();
     mpfr_set_emin(mpfr_get_emin_min());
     mpfr_set_emax(mpfr_get_emax_max());
-    mpfr_set_z_2exp(out, s->units, -UNIT_SHIFT, MPFR_RNDN); /* exact */
+    mpfr_set_z_2exp(out, z, -UNIT_SHIFT, MPFR_RNDN); /* exact */
     mpfr_set_emin(emin);
     mpfr_set_emax(emax);
+    mpz_clear(z);
 }
 
 double nfi_exact_sum_get_d(const nfi_exact_sum *s)
@@ -187,7 +262,14 @@ int nfi_exact_sum_sign(const nfi_exact_sum *s)
         return 0;
     if (s->inf)
         return s->inf;
-    return mpz_sgn(s->units);
+    if (s->hi < 0)
+        return 0;
+    nfi_exact_sum c = *s;
+    move_carries(&c);
+    for (int i = NFI_EXACT_DIGITS - 1; i >= c.lo; i--)
+        if (c.digit[i] != 0)
+            return c.digit[i] > 0 ? 1 : -1;
+    return 0;
 }
 
 /* ---- ordered sums -------------------------------------------------- */

@@ -28,6 +28,7 @@
 #define NFI_REDUCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gmp.h>
 #include <mpfr.h>
@@ -76,11 +77,22 @@ double nfi_reduce_dot(nfi_arith *acc, const nfi_reduction *r, size_t n,
                       ptrdiff_t stride_b);
 
 /* An exact accumulator of binary64 numbers and products of two binary64
- * numbers (a fixed-point integer over 2^-2148, in GMP). */
+ * numbers: a fixed-point integer over 2^-2148 (products of binary64
+ * numbers are multiples of it) held as signed 64-bit digits of base
+ * 2^32, sum_i digit[i] 2^(32 i - 2148), carries deferred (Kulisch's long
+ * accumulator, in carry-save form).  A product's top bit lies below
+ * 2^2048, so bit 4196 of the integer; 136 digits leave room for the
+ * carries of up to 2^32 such terms.  No allocation: it lives on the
+ * stack. */
+#define NFI_EXACT_DIGITS 136
 typedef struct nfi_exact_sum {
-    mpz_t units; /* the sum times 2^2148 */
-    int nan;     /* a NaN was added, or infinities of both signs */
-    int inf;     /* +1 or -1 when an infinity was added */
+    int64_t digit[NFI_EXACT_DIGITS];
+    int lo, hi;        /* the digits touched so far: lo..hi */
+    uint32_t pending;  /* additions since the carries were last moved */
+    uint32_t limit;    /* move them after this many (2^30; smaller in
+                          tests) */
+    int nan;           /* a NaN was added, or infinities of both signs */
+    int inf;           /* +1 or -1 when an infinity was added */
 } nfi_exact_sum;
 
 void nfi_exact_sum_init(nfi_exact_sum *s);

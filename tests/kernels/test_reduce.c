@@ -369,6 +369,84 @@ static void test_exact_sum(void)
     nfi_exact_sum_clear(&s);
 }
 
+/* A binary64 number of any exponent: subnormals, the extremes, zeros of
+ * both signs and numbers with few significant bits among them. */
+static double any_double(test_rng *g)
+{
+    uint64_t b = rng_next(g);
+    switch (rng_below(g, 8)) {
+    case 0: /* subnormal or zero */
+        b &= 0x800fffffffffffffULL;
+        break;
+    case 1: /* few significant bits */
+        b &= 0xfffff00000000000ULL;
+        break;
+    case 2: /* near 1, where cancellation of sums is likely */
+        b = (b & 0x800fffffffffffffULL) | (1023ULL << 52);
+        break;
+    default:
+        break;
+    }
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return isfinite(x) ? x : ldexp(1.0, 1023);
+}
+
+/* The long accumulator against MPFR at 4600 bits (where every sum of
+ * these terms is exact): random sums and sums of products over the whole
+ * binary64 range, exact cancellations, carries moved after every few
+ * additions (limit) and after 2^30; the value, its sign and its
+ * binary64 rounding. */
+static void test_exact_sum_against_mpfr(void)
+{
+    test_rng g;
+    rng_init(&g, harness_seed(), 7);
+    mpfr_t want, got, term;
+    mpfr_inits2(4600, want, term, (mpfr_ptr)0);
+    mpfr_init2(got, 2);
+    for (int rep = 0; rep < 3000; rep++) {
+        nfi_exact_sum s;
+        nfi_exact_sum_init(&s);
+        static const uint32_t limits[] = {1, 2, 3, 7, 1U << 30};
+        s.limit = limits[rep % 5];
+        mpfr_set_zero(want, 1);
+        size_t n = (size_t)rng_range(&g, 0, 60);
+        double kept[60];
+        for (size_t i = 0; i < n; i++) {
+            double a = any_double(&g), b = any_double(&g);
+            int kind = (int)rng_below(&g, 3);
+            if (kind == 0) {
+                nfi_exact_sum_add(&s, a);
+                mpfr_set_d(term, a, MPFR_RNDN);
+            } else {
+                nfi_exact_sum_add_product(&s, a, b);
+                mpfr_set_d(term, a, MPFR_RNDN);
+                mpfr_mul_d(term, term, b, MPFR_RNDN); /* exact */
+            }
+            kept[i] = kind == 0 ? a : 0.0;
+            mpfr_add(want, want, term, MPFR_RNDN); /* exact */
+        }
+        if (rep % 4 == 3) /* take back the plain terms: exact cancellation */
+            for (size_t i = 0; i < n; i++)
+                if (kept[i] != 0.0) {
+                    nfi_exact_sum_add(&s, -kept[i]);
+                    mpfr_sub_d(want, want, kept[i], MPFR_RNDN);
+                }
+        nfi_exact_sum_get(&s, got);
+        check_true(mpfr_equal_p(got, want) ||
+                   (mpfr_zero_p(got) && mpfr_zero_p(want)),
+                   "exact sum %d of %zu terms (limit %u)", rep, n,
+                   (unsigned)s.limit);
+        check_true(nfi_exact_sum_sign(&s) == mpfr_sgn(want),
+                   "sign of exact sum %d", rep);
+        double d = mpfr_get_d(want, MPFR_RNDN);
+        check_double(mpfr_zero_p(want) ? 0.0 : d, nfi_exact_sum_get_d(&s),
+                     "exact sum %d as a double", rep);
+        nfi_exact_sum_clear(&s);
+    }
+    mpfr_clears(want, got, term, (mpfr_ptr)0);
+}
+
 /* ---- nfi_mpfr_dot_d against nfi_mpfr_op_d ---------------------------- */
 
 /* A term that makes trouble in f now and then: near the largest finite
@@ -498,6 +576,7 @@ int main(void)
     test_hand_worked();
     test_orders();
     test_exact_sum();
+    test_exact_sum_against_mpfr();
     test_mpfr_dot();
     return harness_finish();
 }
