@@ -520,6 +520,15 @@ static inline double fast_add(nfi_fast *c, double a, double b)
             return -0.0;
         return s;
     }
+    /* No intermediate of TwoSum overflows when |a|, |b| <= 2^1021: |s|
+     * <= 2^1022, |s - a| <= 3 2^1021, |s - bb| <= 5 2^1021, the two
+     * differences after them <= 6 2^1021 and 4 2^1021, and their sum is
+     * the exact error, below an ulp of s: all below the largest
+     * binary64.  Beyond, s - a may overflow (a = 1.5 2^971, b = -the
+     * largest binary64: s - a = -(2^1024 - 2^970), a tie that rounds to
+     * -inf), so formats that reach so far take the fallback there. */
+    if (fabs(a) > 0x1p1021 || fabs(b) > 0x1p1021)
+        return fall_back(c, NFI_OP_ADD, a, b, 0.0, u);
     exact_error err = {ERR_DOUBLE, 0.0, {0}, 0};
     double t;
     two_sum(a, b, &s, &t);
@@ -654,7 +663,9 @@ static inline double fast_fma(nfi_fast *c, double a, double b, double d)
     }
     if (a != 0.0 && b != 0.0 && !(fabs(ph) >= 0x1p-968))
         return fall_back(c, NFI_OP_FMA, a, b, d, u);
-    if (isinf(s) || isinf(ph) || fabs(d) > 0x1p1020)
+    /* The expansions' TwoSums overflow no intermediate when every term
+     * stays below 2^1020 (see fast_add). */
+    if (isinf(s) || isinf(ph) || fabs(d) > 0x1p1020 || fabs(ph) > 0x1p1020)
         return fall_back(c, NFI_OP_FMA, a, b, d, u);
     if (s == 0.0) {
         /* Exact zero (a b is 0 or a multiple of 2^-1072, d of 2^-1074). */

@@ -315,6 +315,34 @@ static const struct special_case cases[] = {
     {B64, ADD, -M64, -0x1p970, 0, MODES(-INF, -INF, -M64, -M64, -INF)},
     {B64, ADD, M64, 0x1p969, 0, MODES(M64, M64, M64, INF, M64)},
     {B64, MUL, M64, 2, 0, MODES_SR(INF, INF, M64, INF, M64, INF)},
+    /* Near the top, where the error-free transformations' intermediates
+     * could overflow: -M64 + 1.5 2^971 = -(M64 - 1.5 2^971), the tie
+     * between M64 - 2^971 (even significand) and M64 - 2^972, by a sum
+     * and by a fused multiply-add (both operand orders). */
+    {B64, ADD, 0x1.8p+971, -M64, 0,
+     MODES(-0x1.ffffffffffffep+1023, -0x1.ffffffffffffep+1023,
+           -0x1.ffffffffffffdp+1023, -0x1.ffffffffffffdp+1023,
+           -0x1.ffffffffffffep+1023)},
+    {B64, ADD, -M64, 0x1.8p+971, 0,
+     MODES(-0x1.ffffffffffffep+1023, -0x1.ffffffffffffep+1023,
+           -0x1.ffffffffffffdp+1023, -0x1.ffffffffffffdp+1023,
+           -0x1.ffffffffffffep+1023)},
+    {B64, FMA, M64, -1, 0x1.8p+971,
+     MODES(-0x1.ffffffffffffep+1023, -0x1.ffffffffffffep+1023,
+           -0x1.ffffffffffffdp+1023, -0x1.ffffffffffffdp+1023,
+           -0x1.ffffffffffffep+1023)},
+    {B64 ",overflow=saturate", FMA, -M64, 1, 0x1.8p+971,
+     MODES(-0x1.ffffffffffffep+1023, -0x1.ffffffffffffep+1023,
+           -0x1.ffffffffffffdp+1023, -0x1.ffffffffffffdp+1023,
+           -0x1.ffffffffffffep+1023)},
+    /* M64 - 2^970 (half a step below M64): the tie between M64 (odd)
+     * and M64 - 2^971 (even). */
+    {B64 ",subnormals=off", ADD, M64, -0x1p970, 0,
+     MODES(0x1.ffffffffffffep+1023, M64, 0x1.ffffffffffffep+1023, M64,
+           0x1.ffffffffffffep+1023)},
+    {B64, FMA, 0x1p970, -1, M64,
+     MODES(0x1.ffffffffffffep+1023, M64, 0x1.ffffffffffffep+1023, M64,
+           0x1.ffffffffffffep+1023)},
     {B64, SUB, M64, M64, 0, EXACT_ZERO},
     {B64, MUL, 0x1p-1074, 0.5, 0,
      MODES(0.0, 0x1p-1074, 0.0, 0x1p-1074, 0.0)},
