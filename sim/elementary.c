@@ -54,34 +54,48 @@ NFI_FMA_CLONES int nfi_elem_exp(double x, double *y)
     return 1;
 }
 
-NFI_FMA_CLONES unsigned nfi_elem_exp4(const double x[4], double y[4])
+/* nfi_elem_exp on `lanes` arguments (4 or 8), each lane the same
+ * operations as the scalar function; with 8, the two groups of four are
+ * independent chains of 13 FMAs that the processor overlaps. */
+static inline __attribute__((always_inline)) unsigned
+exp_lanes(int lanes, const double *x, double *y)
 {
     static const double c[14] = {
         1.0, 1.0, 0x1p-1, 0x1.5555555555555p-3, 0x1.5555555555555p-5,
         0x1.1111111111111p-7, 0x1.6c16c16c16c17p-10, 0x1.a01a01a01a01ap-13,
         0x1.a01a01a01a01ap-16, 0x1.71de3a556c734p-19, 0x1.27e4fb7789f5cp-22,
         0x1.ae64567f544e4p-26, 0x1.1eed8eff8d898p-29, 0x1.6124613a86d09p-33};
-    double k[4], r[4], p[4], in[4];
+    double k[8], r[8], p[8], in[8];
     unsigned answered = 0;
     /* Lanes outside the domain compute on 0 and are not reported. */
-    for (int l = 0; l < 4; l++) {
+    for (int l = 0; l < lanes; l++) {
         bool ok = x[l] > -690.0 && x[l] < 690.0;
         answered |= (unsigned)ok << l;
         in[l] = ok ? x[l] : 0.0;
     }
-    for (int l = 0; l < 4; l++) {
+    for (int l = 0; l < lanes; l++) {
         k[l] = (in[l] * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
         r[l] = fma(-k[l], nfi_elem_ln2_hi, in[l]);
         r[l] = fma(-k[l], nfi_elem_ln2_lo, r[l]);
         p[l] = c[13];
     }
     for (int i = 12; i >= 0; i--) {
-        for (int l = 0; l < 4; l++)
+        for (int l = 0; l < lanes; l++)
             p[l] = fma(p[l], r[l], c[i]);
     }
-    for (int l = 0; l < 4; l++)
+    for (int l = 0; l < lanes; l++)
         y[l] = p[l] * nfi_double_of((uint64_t)((int64_t)k[l] + 1023) << 52);
     return answered;
+}
+
+NFI_FMA_CLONES unsigned nfi_elem_exp4(const double x[4], double y[4])
+{
+    return exp_lanes(4, x, y);
+}
+
+NFI_FMA_CLONES unsigned nfi_elem_exp8(const double x[8], double y[8])
+{
+    return exp_lanes(8, x, y);
 }
 
 /* log(x) = k ln 2 + log(m), x = m 2^k, m in [sqrt(1/2), sqrt(2)).

@@ -986,17 +986,26 @@ void nfi_fast_exp_array(nfi_fast *c, size_t n, double *out, const double *a)
          * first stage declines NaN, infinities and |a| >= 690; a = 0
          * gives y = 1 exactly, which rounds to 1) takes fast_exp. */
         const nfi_lanes_rne k = nfi_lanes_rne_of(c);
-        for (; i + 4 <= n; i += 4) {
-            double y[4];
-            unsigned answered = nfi_elem_exp4(a + i, y);
-            nfi_v4d v = nfi_load4(y);
-            nfi_v4u outside = {0, 0, 0, 0};
-            nfi_v4d lo = nfi_lanes_round(&k, v * (1.0 - 0x1p-47), &outside);
-            nfi_v4d hi = nfi_lanes_round(&k, v * (1.0 + 0x1p-47), &outside);
-            for (int l = 0; l < 4; l++) {
-                bool ok = (answered >> l & 1) && outside[l] == 0 &&
-                          nfi_bits_of(lo[l]) == nfi_bits_of(hi[l]);
-                out[i + l] = ok ? lo[l] : fast_exp(c, a[i + l]);
+        /* Eight at a time (two independent groups), the rest padded
+         * with zeros (whose lanes are computed and dropped). */
+        for (; i < n; i += 8) {
+            size_t count = n - i < 8 ? n - i : 8;
+            double x[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, y[8];
+            memcpy(x, a + i, count * sizeof *x);
+            unsigned answered = count > 4 ? nfi_elem_exp8(x, y)
+                                          : nfi_elem_exp4(x, y);
+            for (size_t g = 0; g < count; g += 4) {
+                nfi_v4d v = nfi_load4(y + g);
+                nfi_v4u outside = {0, 0, 0, 0};
+                nfi_v4d lo = nfi_lanes_round(&k, v * (1.0 - 0x1p-47),
+                                             &outside);
+                nfi_v4d hi = nfi_lanes_round(&k, v * (1.0 + 0x1p-47),
+                                             &outside);
+                for (size_t l = 0; l < 4 && g + l < count; l++) {
+                    bool ok = (answered >> (g + l) & 1) && outside[l] == 0 &&
+                              nfi_bits_of(lo[l]) == nfi_bits_of(hi[l]);
+                    out[i + g + l] = ok ? lo[l] : fast_exp(c, a[i + g + l]);
+                }
             }
         }
     }

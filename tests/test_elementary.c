@@ -187,11 +187,20 @@ static void check_exp(test_rng *rng, long n)
         if (!(x > -690.0 && x < 690.0))
             continue;
         check_error(&rec, true, x);
-        /* the four-lane form gives the scalar bits, in every lane */
-        double xs[4] = {x, -x, x * 0.5, 700.0}, y4[4], y1;
+        /* the four- and eight-lane forms give the scalar bits, in every
+         * lane */
+        double xs[8] = {x, -x, x * 0.5, 700.0, x * 0.25, NAN, -x * 0.5,
+                        -700.0}, y4[4], y8[8], y1;
         unsigned answered = nfi_elem_exp4(xs, y4);
-        for (int l = 0; l < 4; l++) {
+        unsigned answered8 = nfi_elem_exp8(xs, y8);
+        for (int l = 0; l < 8; l++) {
             int one = nfi_elem_exp(xs[l], &y1);
+            check_true(one == (int)(answered8 >> l & 1) &&
+                           (!one || nfi_bits_of(y1) == nfi_bits_of(y8[l])),
+                       "nfi_elem_exp8 lane %d of %a: %a, scalar %a", l,
+                       xs[l], y8[l], y1);
+            if (l >= 4)
+                continue;
             check_true(one == (int)(answered >> l & 1) &&
                            (!one || nfi_bits_of(y1) == nfi_bits_of(y4[l])),
                        "nfi_elem_exp4 lane %d of %a: %a, scalar %a", l,
