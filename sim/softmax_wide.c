@@ -135,23 +135,31 @@ static void exp_lanes(nfi_arith *a, size_t k, double *out, const double *x)
     double least;
     uint64_t below = lw.min - 1;
     memcpy(&least, &below, sizeof least);
-    size_t j = 0;
-    for (; j + 4 <= k; j += 4) {
-        double y[4] = {1.0, 1.0, 1.0, 1.0};
-        unsigned answered = nfi_elem_exp4(x + j, y);
-        nfi_v4d v = nfi_load4(y);
-        nfi_wide_flags fl = nfi_wide_flags_new(false);
-        nfi_v4d lo = nfi_wide_round(&lw, v * (1.0 - 0x1p-47), zero, &fl);
-        nfi_v4d hi = nfi_wide_round(&lw, v * (1.0 + 0x1p-47), zero, &fl);
-        for (int l = 0; l < 4; l++) {
-            bool ok = (answered >> l & 1) && fl.out[l] == 0 &&
-                      !(fl.lo[l] < least) &&
-                      nfi_bits_of(lo[l]) == nfi_bits_of(hi[l]);
-            out[j + l] = ok ? lo[l] : nfi_fast_exp(&a->fast, x[j + l]);
+    /* Eight at a time (two independent groups of lanes), the rest
+     * padded with zeros (computed and dropped), as nfi_fast_exp_array. */
+    for (size_t j = 0; j < k; j += 8) {
+        size_t count = k - j < 8 ? k - j : 8;
+        double xs[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        double y[8] = {1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0};
+        memcpy(xs, x + j, count * sizeof *xs);
+        unsigned answered = count > 4 ? nfi_elem_exp8(xs, y)
+                                      : nfi_elem_exp4(xs, y);
+        for (size_t g = 0; g < count; g += 4) {
+            nfi_v4d v = nfi_load4(y + g);
+            nfi_wide_flags fl = nfi_wide_flags_new(false);
+            nfi_v4d lo = nfi_wide_round(&lw, v * (1.0 - 0x1p-47), zero,
+                                        &fl);
+            nfi_v4d hi = nfi_wide_round(&lw, v * (1.0 + 0x1p-47), zero,
+                                        &fl);
+            for (size_t l = 0; l < 4 && g + l < count; l++) {
+                bool ok = (answered >> (g + l) & 1) && fl.out[l] == 0 &&
+                          !(fl.lo[l] < least) &&
+                          nfi_bits_of(lo[l]) == nfi_bits_of(hi[l]);
+                out[j + g + l] = ok ? lo[l]
+                                    : nfi_fast_exp(&a->fast, x[j + g + l]);
+            }
         }
     }
-    for (; j < k; j++)
-        out[j] = nfi_fast_exp(&a->fast, x[j]);
 }
 
 bool nfi_ce_wide_exp(nfi_arith *a, size_t k, double *out, const double *x)
