@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "matmul_fast.h"
 
 /* Stochastic rounding takes an index per product and per addition of the
@@ -139,8 +140,16 @@ int nfi_onehot_forward(nfi_arith *acc, nfi_arith *out,
     for (size_t o = 0; o < m && status == 0; o++)
         every_finite = every_finite && finite[o];
 
+    /* Two hot inputs (one-hot(a) ++ one-hot(b)), a bias, finite weights
+     * and no cast: the two additions fused, unless a first sum is zero
+     * or a sum overflows (then the steps below). */
+    bool pair = ba != NULL && same && every_finite;
     for (size_t s = 0; s < n && status == 0; s++) {
         size_t count = ones_of_row(x + s * width, width, ones);
+        if (pair && count == 2 &&
+            nfi_pair_bias_fast(acc, m, wt + ones[0] * m, wt + ones[1] * m,
+                               ba, z + s * m))
+            continue;
         bool gather = count != 0 &&
                       (count <= 2 ||
                        (count != SIZE_MAX &&
@@ -201,32 +210,55 @@ static inline uint64_t bits_of(double x)
     return b;
 }
 
-/* marks[o] |= the magnitude bits of row[o], for o < m: marks[o] != 0
- * tells whether any row so far had a non-zero entry o.  (64-bit words,
- * so that the loop vectorises.) */
-static void mark_nonzero(size_t m, uint64_t *restrict marks,
-                         const double *restrict row)
-{
-    for (size_t o = 0; o < m; o++)
-        marks[o] |= bits_of(row[o]) & 0x7fffffffffffffffULL;
-}
-
-/* The column facts of one row of D, in 64-bit words: every_bits[o] &=
- * the bits of row[o] (its sign bit stays set while every entry is
- * negative), some_bits[o] |= them (its sign bit: some entry negative),
- * special[o] |= all ones when row[o] is an infinity or a NaN. */
-static void column_facts(size_t m, const double *restrict row,
+/* The column facts of the rows of D (n rows of m), in 64-bit words:
+ * every_bits[o] &= the bits of each row[o] (its sign bit stays set while
+ * every entry is negative), some_bits[o] |= them (its sign bit: some
+ * entry negative), special[o] |= all ones when an entry is an infinity
+ * or a NaN.  Four columns at a time in vector lanes (the rest one by
+ * one): the same operations on each word. */
+typedef uint64_t facts_v4u __attribute__((vector_size(32)));
+NFI_FMA_CLONES
+static void column_facts(size_t n, size_t m, const double *restrict d,
                          uint64_t *restrict every_bits,
                          uint64_t *restrict some_bits,
                          uint64_t *restrict special)
 {
     const uint64_t exponent = 0x7ff0000000000000ULL;
-    for (size_t o = 0; o < m; o++) {
-        uint64_t b = bits_of(row[o]);
-        every_bits[o] &= b;
-        some_bits[o] |= b;
-        special[o] |= -(uint64_t)((b & exponent) == exponent);
+    size_t o = 0;
+    for (; o + 4 <= m; o += 4) {
+        facts_v4u every, some, spec;
+        memcpy(&every, every_bits + o, sizeof every);
+        memcpy(&some, some_bits + o, sizeof some);
+        memcpy(&spec, special + o, sizeof spec);
+        for (size_t s = 0; s < n; s++) {
+            facts_v4u b;
+            memcpy(&b, d + s * m + o, sizeof b);
+            every &= b;
+            some |= b;
+            spec |= (facts_v4u)((b & exponent) == exponent);
+        }
+        memcpy(every_bits + o, &every, sizeof every);
+        memcpy(some_bits + o, &some, sizeof some);
+        memcpy(special + o, &spec, sizeof spec);
     }
+    for (; o < m; o++) {
+        for (size_t s = 0; s < n; s++) {
+            uint64_t b = bits_of(d[s * m + o]);
+            every_bits[o] &= b;
+            some_bits[o] |= b;
+            special[o] |= -(uint64_t)((b & exponent) == exponent);
+        }
+    }
+}
+
+/* Whether any hot sample's d[s][o] is non-zero (any magnitude bit). */
+static bool hot_nonzero(size_t count, const size_t *hot, size_t m,
+                        const double *d, size_t o)
+{
+    uint64_t any = 0;
+    for (size_t t = 0; t < count; t++)
+        any |= bits_of(d[hot[t] * m + o]) & 0x7fffffffffffffffULL;
+    return any != 0;
 }
 
 int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
@@ -282,10 +314,10 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
      * product (and this case is common: a unit off for the samples of
      * one input value). */
     double *zero_sum = malloc(rows * sizeof *zero_sum);
-    uint64_t *hot_nonzero = malloc(4 * rows * sizeof *hot_nonzero);
-    uint64_t *every_bits = hot_nonzero + rows, *some_bits = every_bits + rows;
+    uint64_t *facts = malloc(3 * rows * sizeof *facts);
+    uint64_t *every_bits = facts, *some_bits = every_bits + rows;
     uint64_t *special = some_bits + rows;
-    if (!zero_sum || !hot_nonzero)
+    if (!zero_sum || !facts)
         status = -1;
     /* Column facts from the rows of D, row by row (contiguous). */
     for (size_t o = 0; o < m && status == 0; o++) {
@@ -293,8 +325,8 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
         some_bits[o] = 0;
         special[o] = 0;
     }
-    for (size_t s = 0; s < n && status == 0; s++)
-        column_facts(m, d + s * m, every_bits, some_bits, special);
+    if (status == 0)
+        column_facts(n, m, d, every_bits, some_bits, special);
     for (size_t o = 0; o < m && status == 0; o++) {
         const uint64_t sign = 0x8000000000000000ULL;
         finite[o] = special[o] == 0;
@@ -309,8 +341,6 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
         bool gather = !plain[k] && count[k] > 0;
         /* The rows d[s] of the hot samples summed in sequence, zeros
          * included (onehot.h, 2; zero sums take the full product). */
-        if (status == 0)
-            memset(hot_nonzero, 0, m * sizeof *hot_nonzero);
         if (gather) {
             if (!nfi_rows_sum_fast(acc, count[k], d, m, hot, m, sums)) {
                 memcpy(sums, d + hot[0] * m, m * sizeof *sums);
@@ -320,8 +350,6 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
             memcpy(result, sums, m * sizeof *result);
             if (!same)
                 round_row(out, m, result);
-            for (size_t t = 0; t < count[k]; t++)
-                mark_nonzero(m, hot_nonzero, d + hot[t] * m);
         }
         for (size_t o = 0; o < m && status == 0; o++) {
             double *dst = dw + o * width + k;
@@ -329,7 +357,8 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
                 *dst = result[o];
                 continue;
             }
-            if (!plain[k] && finite[o] && !hot_nonzero[o]) {
+            if (!plain[k] && finite[o] &&
+                !hot_nonzero(count[k], hot, m, d, o)) {
                 *dst = zero_sum[o];
                 continue;
             }
@@ -346,6 +375,6 @@ int nfi_onehot_weight_grad(nfi_arith *acc, nfi_arith *out,
     free(finite);
     free(sums);
     free(zero_sum);
-    free(hot_nonzero);
+    free(facts);
     return status;
 }

@@ -1029,6 +1029,60 @@ int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
     return 1;
 }
 
+/* out[j] = (x0[j] + x1[j]) + bias[j], each sum rounded by
+ * nfi_lanes_round_grid (sums of format values: sim/lanes.h), four lanes
+ * at a time, the last group padded with zeros.  Returns 1 when no sum
+ * was flagged (overflow, infinity, NaN) and no first sum is zero, else 0
+ * (out then unspecified). */
+NFI_FMA_CLONES
+static int pair_bias_lanes(nfi_fast *f, size_t n, const double *x0,
+                           const double *x1, const double *bias,
+                           double *out)
+{
+    const nfi_lanes_rne cr = nfi_lanes_rne_of(f);
+    const nfi_lanes_sub cs = nfi_lanes_sub_of(f);
+    nfi_v4u flag = {0, 0, 0, 0};
+#define PAIR_BIAS(a, b, c, z)                                               \
+    do {                                                                    \
+        nfi_v4d s = (a) + (b);                                              \
+        nfi_lanes_flag_over(&cs, s, &flag);                                 \
+        s = nfi_lanes_round_grid(&cr, s);                                   \
+        flag |= (nfi_v4u)(s == 0.0);                                        \
+        nfi_v4d t = s + (c);                                                \
+        nfi_lanes_flag_over(&cs, t, &flag);                                 \
+        z = nfi_lanes_round_grid(&cr, t);                                   \
+    } while (0)
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        nfi_v4d z;
+        PAIR_BIAS(nfi_load4(x0 + j), nfi_load4(x1 + j), nfi_load4(bias + j),
+                  z);
+        nfi_store4(out + j, z);
+    }
+    if (j < n) {
+        double a[4] = {1.0, 1.0, 1.0, 1.0}, b[4] = {0.0, 0.0, 0.0, 0.0};
+        double c[4] = {0.0, 0.0, 0.0, 0.0}, y[4];
+        memcpy(a, x0 + j, (n - j) * sizeof *a);
+        memcpy(b, x1 + j, (n - j) * sizeof *b);
+        memcpy(c, bias + j, (n - j) * sizeof *c);
+        nfi_v4d z;
+        PAIR_BIAS(nfi_load4(a), nfi_load4(b), nfi_load4(c), z);
+        nfi_store4(y, z);
+        memcpy(out + j, y, (n - j) * sizeof *y);
+    }
+#undef PAIR_BIAS
+    return !nfi_lanes_any(flag);
+}
+
+int nfi_pair_bias_fast(nfi_arith *acc, size_t n, const double *x0,
+                       const double *x1, const double *bias, double *out)
+{
+    if (acc->reference || acc->fast.mode != NFI_ROUND_RNE ||
+        !nfi_lanes_sub_applies(&acc->fast))
+        return 0;
+    return pair_bias_lanes(&acc->fast, n, x0, x1, bias, out);
+}
+
 NFI_FMA_CLONES
 static void column_sums_binary32(size_t rows, size_t cols, const double *x,
                                  float *restrict sums)

@@ -70,4 +70,15 @@ int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
                       size_t stride, const size_t *idx, size_t n,
                       double *out);
 
+/* out[j] = (x0[j] + x1[j]) + bias[j] for j < n, each addition rounded
+ * by acc as nfi_fast_add does (the one-hot layer: two hot rows of
+ * weights, then the bias), for finite values of acc's format, in the
+ * fused lanes of sim/lanes.h.  Returns 1 when out holds the result, 0
+ * when it declines (the reference engine, another mode, a format the
+ * lanes do not serve) or when a sum overflowed or a first sum x0[j] +
+ * x1[j] is zero (whose sign the caller decides from the full product):
+ * out is then unspecified. */
+int nfi_pair_bias_fast(nfi_arith *acc, size_t n, const double *x0,
+                       const double *x1, const double *bias, double *out);
+
 #endif
