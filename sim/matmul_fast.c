@@ -1022,10 +1022,22 @@ int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
                       size_t stride, const size_t *idx, size_t n,
                       double *out)
 {
-    if (acc->reference || count == 0 || acc->fast.mode != NFI_ROUND_RNE ||
-        !nfi_lanes_sub_applies(&acc->fast))
+    if (acc->reference || count == 0 || acc->fast.mode != NFI_ROUND_RNE)
         return 0;
-    rows_sum_lanes(&acc->fast, count, x, stride, idx, n, out);
+    if (nfi_lanes_sub_applies(&acc->fast)) {
+        rows_sum_lanes(&acc->fast, count, x, stride, idx, n, out);
+        return 1;
+    }
+    if (!nfi_matmul_wide_applies(&acc->fast))
+        return 0;
+    if (nfi_rows_sum_wide(&acc->fast, count, x, stride, idx, n, out)) {
+        /* A flagged value: the engine's array additions, row after row,
+         * as in rows_sum_lanes. */
+        memcpy(out, x + (idx ? idx[0] : 0) * stride, n * sizeof *out);
+        for (size_t t = 1; t < count; t++)
+            nfi_fast_add_array(&acc->fast, n, out, out,
+                               x + (idx ? idx[t] : t) * stride);
+    }
     return 1;
 }
 
@@ -1077,10 +1089,13 @@ static int pair_bias_lanes(nfi_fast *f, size_t n, const double *x0,
 int nfi_pair_bias_fast(nfi_arith *acc, size_t n, const double *x0,
                        const double *x1, const double *bias, double *out)
 {
-    if (acc->reference || acc->fast.mode != NFI_ROUND_RNE ||
-        !nfi_lanes_sub_applies(&acc->fast))
+    if (acc->reference || acc->fast.mode != NFI_ROUND_RNE)
         return 0;
-    return pair_bias_lanes(&acc->fast, n, x0, x1, bias, out);
+    if (nfi_lanes_sub_applies(&acc->fast))
+        return pair_bias_lanes(&acc->fast, n, x0, x1, bias, out);
+    if (nfi_matmul_wide_applies(&acc->fast))
+        return nfi_pair_bias_wide(&acc->fast, n, x0, x1, bias, out);
+    return 0;
 }
 
 NFI_FMA_CLONES

@@ -63,9 +63,10 @@ int nfi_column_sums_fast(nfi_arith *acc, nfi_arith *out,
  * `count` >= 1 rows of x, row t at x + r_t * stride with r_t = idx[t]
  * (r_t = t when idx is NULL), each addition rounded by acc as
  * nfi_fast_add does, for values of acc's format.  The fused lanes of
- * nfi_column_sums_fast; returns 1 when it computed out, 0 when it
- * declines (out untouched): the reference engine, another mode, or a
- * format the subnormal lanes do not serve (nfi_lanes_sub_applies). */
+ * nfi_column_sums_fast (sim/lanes.h for p <= 25, sim/lanes_wide.h for
+ * 26 <= p <= 52); returns 1 when it computed out, 0 when it declines
+ * (out untouched): the reference engine, another mode, or a format
+ * neither serves (nfi_lanes_sub_applies, nfi_matmul_wide_applies). */
 int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
                       size_t stride, const size_t *idx, size_t n,
                       double *out);
@@ -73,11 +74,12 @@ int nfi_rows_sum_fast(nfi_arith *acc, size_t count, const double *x,
 /* out[j] = (x0[j] + x1[j]) + bias[j] for j < n, each addition rounded
  * by acc as nfi_fast_add does (the one-hot layer: two hot rows of
  * weights, then the bias), for finite values of acc's format, in the
- * fused lanes of sim/lanes.h.  Returns 1 when out holds the result, 0
- * when it declines (the reference engine, another mode, a format the
- * lanes do not serve) or when a sum overflowed or a first sum x0[j] +
- * x1[j] is zero (whose sign the caller decides from the full product):
- * out is then unspecified. */
+ * fused lanes of sim/lanes.h or sim/lanes_wide.h.  Returns 1 when out
+ * holds the result, 0 when it declines (the reference engine, another
+ * mode, a format the lanes do not serve) or when a sum overflowed (or,
+ * for 26 <= p, left the normal range) or a first sum x0[j] + x1[j] is
+ * zero (whose sign the caller decides from the full product): out is
+ * then unspecified. */
 int nfi_pair_bias_fast(nfi_arith *acc, size_t n, const double *x0,
                        const double *x1, const double *bias, double *out);
 

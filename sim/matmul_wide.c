@@ -271,32 +271,95 @@ int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
                              true);
 }
 
-/* Four columns at a time through all rows; the last group of fewer
- * than four is padded with zeros, whose sums are exact zeros. */
+/* Columns j..j + 4 vecs - 1 of the sum of `rows` rows, row i at x +
+ * r_i * stride (r_i = idx[i], or i when idx is NULL): vecs independent
+ * chains of sums. */
+static inline __attribute__((always_inline)) void
+sums_block(const nfi_lanes_wide *c, int vecs, size_t rows, const double *x,
+           size_t stride, const size_t *idx, size_t j, double *out,
+           nfi_wide_flags *g)
+{
+    nfi_v4d s[4];
+    const double *row = x + (idx ? idx[0] : 0) * stride + j;
+    for (int v = 0; v < vecs; v++)
+        s[v] = nfi_load4(row + 4 * v);
+    for (size_t i = 1; i < rows; i++) {
+        row = x + (idx ? idx[i] : i) * stride + j;
+        for (int v = 0; v < vecs; v++)
+            s[v] = nfi_wide_add(c, s[v], nfi_load4(row + 4 * v), g);
+    }
+    for (int v = 0; v < vecs; v++)
+        nfi_store4(out + j + 4 * v, s[v]);
+}
+
+/* The sums of `rows` rows (as in sums_block) into sums[0..cols): sixteen
+ * columns at a time, then four, then the last few padded with zeros,
+ * whose sums are exact zeros. */
 static inline __attribute__((always_inline)) int
 sums_kernel(const nfi_fast *f, size_t rows, size_t cols, const double *x,
-            double *sums, bool checked, bool subnormal)
+            size_t stride, const size_t *idx, double *sums, bool checked,
+            bool subnormal)
 {
     const nfi_lanes_wide c = nfi_lanes_wide_of(f);
     nfi_wide_flags fl = nfi_wide_flags_new(subnormal);
     nfi_wide_flags *g = checked ? &fl : NULL;
-    for (size_t j0 = 0; j0 < cols; j0 += 4) {
-        size_t m = cols - j0 < 4 ? cols - j0 : 4;
+    size_t j = 0;
+    for (; j + 16 <= cols; j += 16)
+        sums_block(&c, 4, rows, x, stride, idx, j, sums, g);
+    for (; j + 4 <= cols; j += 4)
+        sums_block(&c, 1, rows, x, stride, idx, j, sums, g);
+    if (j < cols) {
+        size_t m = cols - j;
         double v[4] = {0.0, 0.0, 0.0, 0.0};
-        memcpy(v, x + j0, m * sizeof *v);
+        memcpy(v, x + (idx ? idx[0] : 0) * stride + j, m * sizeof *v);
         nfi_v4d s = nfi_load4(v);
         for (size_t i = 1; i < rows; i++) {
-            if (m == 4) {
-                s = nfi_wide_add(&c, s, nfi_load4(x + i * cols + j0), g);
-            } else {
-                memcpy(v, x + i * cols + j0, m * sizeof *v);
-                s = nfi_wide_add(&c, s, nfi_load4(v), g);
-            }
+            memcpy(v, x + (idx ? idx[i] : i) * stride + j, m * sizeof *v);
+            s = nfi_wide_add(&c, s, nfi_load4(v), g);
         }
         nfi_store4(v, s);
-        memcpy(sums + j0, v, m * sizeof *v);
+        memcpy(sums + j, v, m * sizeof *v);
     }
     return checked ? nfi_wide_flagged(&c, &fl) : 0;
+}
+
+NFI_FMA_CLONES
+int nfi_rows_sum_wide(const nfi_fast *f, size_t count, const double *x,
+                      size_t stride, const size_t *idx, size_t n,
+                      double *out)
+{
+    int r = sums_kernel(f, count, n, x, stride, idx, out, true, false);
+    if (r == 0 || !f->format.subnormals)
+        return r;
+    return sums_kernel(f, count, n, x, stride, idx, out, true, true);
+}
+
+NFI_FMA_CLONES
+int nfi_pair_bias_wide(const nfi_fast *f, size_t n, const double *x0,
+                       const double *x1, const double *bias, double *out)
+{
+    const nfi_lanes_wide c = nfi_lanes_wide_of(f);
+    nfi_wide_flags fl = nfi_wide_flags_new(false);
+    nfi_v4u zero = {0, 0, 0, 0};
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        nfi_v4d s = nfi_wide_add(&c, nfi_load4(x0 + j), nfi_load4(x1 + j),
+                                 &fl);
+        zero |= (nfi_v4u)(s == 0.0);
+        nfi_store4(out + j, nfi_wide_add(&c, s, nfi_load4(bias + j), &fl));
+    }
+    if (j < n) {
+        double a[4] = {1.0, 1.0, 1.0, 1.0}, b[4] = {0.0, 0.0, 0.0, 0.0};
+        double d[4] = {0.0, 0.0, 0.0, 0.0}, y[4];
+        memcpy(a, x0 + j, (n - j) * sizeof *a);
+        memcpy(b, x1 + j, (n - j) * sizeof *b);
+        memcpy(d, bias + j, (n - j) * sizeof *d);
+        nfi_v4d s = nfi_wide_add(&c, nfi_load4(a), nfi_load4(b), &fl);
+        zero |= (nfi_v4u)(s == 0.0);
+        nfi_store4(y, nfi_wide_add(&c, s, nfi_load4(d), &fl));
+        memcpy(out + j, y, (n - j) * sizeof *y);
+    }
+    return !nfi_wide_flagged(&c, &fl) && !nfi_lanes_any(zero);
 }
 
 NFI_FMA_CLONES
@@ -308,9 +371,7 @@ int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
          none = {INFINITY, 0.0, true};
     span_add_run(&sx, x, rows * cols);
     if (sums_stay_normal(f, &sx, &one, &none, rows))
-        return sums_kernel(f, rows, cols, x, sums, false, false);
-    int r = sums_kernel(f, rows, cols, x, sums, true, false);
-    if (r == 0 || !f->format.subnormals)
-        return r;
-    return sums_kernel(f, rows, cols, x, sums, true, true);
+        return sums_kernel(f, rows, cols, x, cols, NULL, sums, false,
+                           false);
+    return nfi_rows_sum_wide(f, rows, x, cols, NULL, cols, sums);
 }

@@ -75,4 +75,20 @@ int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
 int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
                          const double *x, double *sums);
 
+/* The sequential sum of `count` >= 1 rows of x into out[j], j < n: row
+ * t at x + r_t * stride, r_t = idx[t] (t when idx is NULL), each
+ * addition rounded, for format values (f as above).  Returns 0, or
+ * non-zero when a rounded value was flagged as in nfi_matmul_wide_rows
+ * (out unspecified: recompute). */
+int nfi_rows_sum_wide(const nfi_fast *f, size_t count, const double *x,
+                      size_t stride, const size_t *idx, size_t n,
+                      double *out);
+
+/* out[j] = (x0[j] + x1[j]) + bias[j], j < n, each sum rounded, for
+ * finite format values (f as above).  Returns 1, or 0 when a value was
+ * flagged as in nfi_matmul_wide_rows or a first sum is zero (out
+ * unspecified). */
+int nfi_pair_bias_wide(const nfi_fast *f, size_t n, const double *x0,
+                       const double *x1, const double *bias, double *out);
+
 #endif

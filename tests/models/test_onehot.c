@@ -14,7 +14,9 @@
  * accumulator's exercise the casts, and an output format with a narrow
  * range casts non-zero sums to zero.  The fused sums of RNE with p <= 25
  * (sim/matmul_fast.h, nfi_rows_sum_fast) are reached with values scaled
- * down to the subnormal range and up to overflow, for p from 3 to 25. */
+ * down to the subnormal range and up to overflow, for p from 3 to 25,
+ * and so are those of 26 <= p <= 52 (sim/matmul_wide.h), with and
+ * without subnormals. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +65,8 @@ static void make_inputs(double *x)
 }
 
 /* Weights (UNITS, WIDTH) in format wf; unit 1 cancels on samples with
- * a = b, unit 4 holds an infinity, unit 5 a NaN (when `special`). */
+ * a = b, unit 6 is -0 but for one weight, unit 4 holds an infinity,
+ * unit 5 a NaN (when `special`). */
 static void make_weights(nfi_arith *wf, double *w, double *bias,
                          bool special)
 {
@@ -74,6 +77,13 @@ static void make_weights(nfi_arith *wf, double *w, double *bias,
     for (size_t o = 0; o < UNITS; o++)
         bias[o] = nfi_arith_round(wf, random_value());
     bias[1] = 0.0;
+    /* unit 6: every weight -0 but one, and the bias -0: for samples not
+     * hot on that one, the gathered sum is -0 where the full product's
+     * term 0 * 0.5 = +0 makes it +0 */
+    for (size_t k = 0; k < WIDTH; k++)
+        w[6 * WIDTH + k] = -0.0;
+    w[6 * WIDTH + 3] = 0.5;
+    bias[6] = -0.0;
     if (special) {
         w[4 * WIDTH + 2] = INFINITY;
         w[5 * WIDTH + 7] = NAN;
@@ -199,7 +209,10 @@ int main(void)
     static const char *const plain[] = {
         "p=3,emin=-6,emax=5", "p=8,emin=-126,emax=127", "binary16",
         "p=16,emin=-30,emax=30", "p=20,emin=-126,emax=127",
-        "p=25,emin=-126,emax=127", "p=20,emin=-126,emax=127,subnormals=off"};
+        "p=25,emin=-126,emax=127", "p=20,emin=-126,emax=127,subnormals=off",
+        "p=26,emin=-126,emax=127", "p=30,emin=-14,emax=15",
+        "p=40,emin=-60,emax=60", "p=52,emin=-126,emax=127",
+        "p=28,emin=-126,emax=127,subnormals=off"};
     for (size_t p = 0; p < sizeof plain / sizeof *plain; p++) {
         nfi_format f = harness_format(plain[p]);
         double scales[] = {1.0, ldexp(1.0, (int)f.emin - 1),
