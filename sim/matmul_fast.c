@@ -424,6 +424,44 @@ static inline double double_of(uint64_t b)
  * a and b, every non-zero product is at least a b, computed exactly in
  * binary64 (products never underflow there, a kernel requirement); when
  * a b >= 2^emin, no product is tiny. */
+/* Folds count contiguous values into *top (the largest magnitude bit
+ * pattern) and *low (the smallest pattern less one, zero wrapping to
+ * UINT64_MAX: the smallest non-zero magnitude less one), as the scalar
+ * loops of scan_bounds do, four lanes at a time.  Magnitude patterns are
+ * below 2^63, so signed 64-bit comparisons (which AVX2 has; it has no
+ * unsigned ones) order them; a zero enters the lanes' minimum as
+ * INT64_MAX, which only a NaN's pattern reaches, and a NaN already makes
+ * *top exceed every number's.  At the end a minimum of INT64_MAX
+ * (nothing non-zero) leaves *low as it was. */
+static inline __attribute__((always_inline)) void
+span_bits(const double *v, size_t count, uint64_t *top, uint64_t *low)
+{
+    const int64_t none = INT64_MAX;
+    nfi_v4i most = {0, 0, 0, 0}, least = {none, none, none, none};
+    size_t t = 0;
+    for (; t + 4 <= count; t += 4) {
+        nfi_v4i mag = (nfi_v4i)((nfi_v4u)nfi_load4(v + t) &
+                                0x7fffffffffffffffULL);
+        nfi_v4i up = mag > most;
+        most = (mag & up) | (most & ~up);
+        nfi_v4i zero = mag == 0;
+        nfi_v4i cand = mag | (zero & none);
+        nfi_v4i down = cand < least;
+        least = (cand & down) | (least & ~down);
+    }
+    for (int l = 0; l < 4; l++) {
+        uint64_t hi = (uint64_t)most[l];
+        *top = hi > *top ? hi : *top;
+        if (least[l] != none && (uint64_t)least[l] - 1 < *low)
+            *low = (uint64_t)least[l] - 1;
+    }
+    for (; t < count; t++) {
+        uint64_t x = magnitude_bits(v[t]);
+        *top = x > *top ? x : *top;
+        *low = x - 1 < *low ? x - 1 : *low;
+    }
+}
+
 NFI_FMA_CLONES
 static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
                        const double *a, ptrdiff_t a_row, ptrdiff_t ak,
@@ -437,12 +475,8 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
     uint64_t low_b = UINT64_MAX;
     for (size_t i = 0; i < m; i++) {
         const double *ai = a + (ptrdiff_t)i * a_row;
-        if (ak == 1) { /* contiguous: the loop vectorises */
-            for (size_t t = 0; t < k; t++) {
-                uint64_t v = magnitude_bits(ai[t]);
-                top_a = v > top_a ? v : top_a;
-                low_a = v - 1 < low_a ? v - 1 : low_a;
-            }
+        if (ak == 1) { /* contiguous: in lanes */
+            span_bits(ai, k, &top_a, &low_a);
             continue;
         }
         for (size_t t = 0; t < k; t++) {
@@ -451,11 +485,7 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
             low_a = v - 1 < low_a ? v - 1 : low_a;
         }
     }
-    for (size_t t = 0; t < k * w; t++) {
-        uint64_t v = magnitude_bits(bt[t]);
-        top_b = v > top_b ? v : top_b;
-        low_b = v - 1 < low_b ? v - 1 : low_b;
-    }
+    span_bits(bt, k * w, &top_b, &low_b);
     for (size_t j = 0; bias != NULL && j < w; j++) {
         uint64_t v = magnitude_bits(bias[j]);
         top_c = v > top_c ? v : top_c;
