@@ -866,14 +866,18 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                 }
             }
         } else if (kind == KERNEL_WIDE) {
-            bool checked = !nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row,
-                                                 a_k, w, pb, pbs);
+            /* One watch of the range for the whole product: unchecked
+             * when proven safe, else checked until a block reaches
+             * below 2^emin, then subnormal lanes (matmul_wide.h). */
+            int how = nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row, a_k,
+                                           w, pb, pbs)
+                      ? NFI_WIDE_UNCHECKED : NFI_WIDE_CHECKED;
             for (size_t i = 0; i < m && !skip; i += 2) {
                 size_t r = m - i < 2 ? m - i : 2;
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 int redo = nfi_matmul_wide_rows(&acc->fast, r, n, w, k, ai,
                                                 a_row, a_k, pb, pbs,
-                                                c + i * n, checked);
+                                                c + i * n, &how);
                 for (size_t l = 0; l < r; l++)
                     if (redo >> l & 1)
                         rows_arrays(&acc->fast, 1, n, w, k,
@@ -907,7 +911,7 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                                              ix + gi[rows - 1] * k};
                     int flagged = nfi_matmul_wide_terms(&acc->fast, rows, n,
                                                         w, most, gv, gx, pb,
-                                                        pbs, cg, checked);
+                                                        pbs, cg, &how);
                     for (size_t l = 0; l < rows; l++) {
                         const double *al = a + (ptrdiff_t)gi[l] * a_row;
                         double *cl = c + gi[l] * n;
@@ -916,7 +920,7 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                             continue;
                         if (nfi_matmul_wide_rows(&acc->fast, 1, n, w, k, al,
                                                  a_row, a_k, pb, pbs, cl,
-                                                 checked))
+                                                 &how))
                             rows_arrays(&acc->fast, 1, n, w, k, al, 0, a_k,
                                         pb, pbs, sums, prod, spread, cl);
                     }

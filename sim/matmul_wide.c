@@ -179,18 +179,22 @@ NFI_FMA_CLONES
 int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                          size_t w, size_t k, const double *a,
                          ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
-                         const double *bias, double *c, bool checked)
+                         const double *bias, double *c, int *how)
 {
-    if (!checked)
+    if (*how == NFI_WIDE_UNCHECKED)
         return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
                            false, false);
+    if (*how == NFI_WIDE_SUBNORMAL && f->format.subnormals)
+        return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
+                           true, true);
     /* Values below 2^emin are rare where the proof fails only for its
      * margin: flag them first, and round them in the lanes only when
-     * they occur. */
+     * they occur (and from then on). */
     int r = rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, true,
                         false);
     if (r == 0 || !f->format.subnormals)
         return r;
+    *how = NFI_WIDE_SUBNORMAL;
     return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, true,
                        true);
 }
@@ -203,12 +207,13 @@ static inline __attribute__((always_inline)) int
 rows_kernel_terms(const nfi_fast *f, size_t rows, size_t n, size_t w,
                   size_t count, const double *const *av,
                   const uint32_t *const *ix, const double *bt,
-                  const double *bias, double *c, bool checked)
+                  const double *bias, double *c, bool checked,
+                  bool subnormal)
 {
     const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
     const double *a1 = av[0], *a2 = rows > 1 ? av[1] : av[0];
     const uint32_t *x1 = ix[0], *x2 = rows > 1 ? ix[1] : ix[0];
-    nfi_wide_flags f1 = nfi_wide_flags_new(false), f2 = f1;
+    nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
     nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
     for (size_t j0 = 0; j0 < w; j0 += 8) {
         const double *r1 = bt + (size_t)x1[0] * w + j0;
@@ -262,13 +267,21 @@ NFI_FMA_CLONES
 int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
                           size_t w, size_t count, const double *const *av,
                           const uint32_t *const *ix, const double *bt,
-                          const double *bias, double *c, bool checked)
+                          const double *bias, double *c, int *how)
 {
-    if (!checked)
+    if (*how == NFI_WIDE_UNCHECKED)
         return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
-                                 false);
+                                 false, false);
+    if (*how == NFI_WIDE_SUBNORMAL && f->format.subnormals)
+        return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
+                                 true, true);
+    int r = rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
+                              true, false);
+    if (r == 0 || !f->format.subnormals)
+        return r;
+    *how = NFI_WIDE_SUBNORMAL;
     return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
-                             true);
+                             true, true);
 }
 
 /* Columns j..j + 4 vecs - 1 of the sum of `rows` rows, row i at x +

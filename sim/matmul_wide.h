@@ -35,6 +35,22 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
                           const double *a, ptrdiff_t a_row, ptrdiff_t ak,
                           size_t w, const double *bt, const double *bias);
 
+/* How the kernels below watch the range of the values they round:
+ *   NFI_WIDE_UNCHECKED  not at all: only when nfi_matmul_wide_safe said
+ *                       so for the operands (the kernels return 0);
+ *   NFI_WIDE_CHECKED    flag a value above max_finite, infinite or NaN,
+ *                       or non-zero below 2^emin; for a format with
+ *                       subnormals a flagged block is computed again
+ *                       with the subnormal lanes, and *how becomes
+ *                       NFI_WIDE_SUBNORMAL for the calls after it (a
+ *                       product whose values reach below 2^emin once
+ *                       mostly does again: late in training, every row);
+ *   NFI_WIDE_SUBNORMAL  round results below 2^emin onto the subnormal
+ *                       grid in the lanes from the start, and flag only
+ *                       values above max_finite, infinite or NaN
+ *                       (formats with subnormals only). */
+enum { NFI_WIDE_UNCHECKED, NFI_WIDE_CHECKED, NFI_WIDE_SUBNORMAL };
+
 /* Rows i < rows (1 or 2) of a product in f's format (f as above), into
  * c[i * n + j], j < n:
  *   (...((a_i[0] bt[j] + a_i[ak] bt[w + j]) + ...)
@@ -42,30 +58,24 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
  * a_i = a + i * a_row, every product and sum rounded, the bias term only
  * when bias is not NULL.  bt is (k, w) row-major with w >= n a multiple
  * of 8 and its columns n..w-1 zero; bias, when given, has w entries (zero
- * beyond n); k >= 1.  With checked true, returns a bit mask: bit i set
- * when a binary64 result of row i (padding columns included) was above
- * max_finite, infinite or NaN, or (without subnormals) non-zero below
- * 2^emin; that row of c is then unspecified
- * (recompute it), the others are the result.  With checked false (only
- * when nfi_matmul_wide_safe said so for these operands), returns 0. */
+ * beyond n); k >= 1.  *how as above.  Returns a bit mask: bit i set when
+ * a value of row i (padding columns included) was flagged; that row of c
+ * is then unspecified (recompute it), the others are the result. */
 int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                          size_t w, size_t k, const double *a,
                          ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
-                         const double *bias, double *c, bool checked);
+                         const double *bias, double *c, int *how);
 
 /* nfi_matmul_wide_rows for rows given by their terms: row r < rows (1 or
  * 2) is the sequential sum over t < count (count >= 1) of the rounded
  * products av[r][ix[r][t]] * bt[ix[r][t] * w + j] (then the bias),
- * written to c[r * n + j].  With
- * checked true, returns the bit mask of rows with a flagged value (any
- * value outside the normal range and zero, subnormals included: those
- * rows are to be recomputed); with checked false (only when
- * nfi_matmul_wide_safe holds for a and bt, the terms being some of a's
- * and zero terms), returns 0. */
+ * written to c[r * n + j]; *how and the result as for
+ * nfi_matmul_wide_rows (NFI_WIDE_UNCHECKED only when nfi_matmul_wide_safe
+ * holds for a and bt, the terms being some of a's and zero terms). */
 int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
                           size_t w, size_t count, const double *const *av,
                           const uint32_t *const *ix, const double *bt,
-                          const double *bias, double *c, bool checked);
+                          const double *bias, double *c, int *how);
 
 /* Column sums in f's format (f as above): sums[j] = (...(x[j] +
  * x[cols + j]) + ...) + x[(rows-1) cols + j], each sum rounded, for a

@@ -256,7 +256,8 @@ static double small_value(nfi_arith *round, int kind, size_t t,
 }
 
 static void run_skip_case(const char *spec, size_t M, size_t N, size_t k,
-                          bool zeros_in_b, bool with_bias, bool special)
+                          bool zeros_in_b, bool with_bias, bool special,
+                          int scale)
 {
     enum { MAX_M = 9, MAX_N = 40 };
     nfi_arith acc, ref, el;
@@ -268,9 +269,9 @@ static void run_skip_case(const char *spec, size_t M, size_t N, size_t k,
         !init_handle(&el, spec, NFI_ROUND_RNE, false))
         return;
     char label[200];
-    snprintf(label, sizeof label, "skip %s m=%zu n=%zu k=%zu%s%s%s", spec,
-             M, N, k, zeros_in_b ? " zeros in b" : "",
-             with_bias ? " bias" : "", special ? " special" : "");
+    snprintf(label, sizeof label, "skip %s m=%zu n=%zu k=%zu%s%s%s "
+             "scale 2^%d", spec, M, N, k, zeros_in_b ? " zeros in b" : "",
+             with_bias ? " bias" : "", special ? " special" : "", scale);
     double *a = malloc(M * k * sizeof *a), *b = malloc(N * k * sizeof *b);
     double bias[MAX_N], want[MAX_M * MAX_N], twin[MAX_M * MAX_N];
     double got[MAX_M * MAX_N];
@@ -281,10 +282,16 @@ static void run_skip_case(const char *spec, size_t M, size_t N, size_t k,
     size_t zr = zeros_in_b ? N : M, orows = zeros_in_b ? M : N;
     for (size_t i = 0; i < zr; i++)
         for (size_t t = 0; t < k; t++)
-            z[i * k + t] = small_value(&acc, (int)(i % 5), t, k);
+            z[i * k + t] = ldexp(small_value(&acc, (int)(i % 5), t, k),
+                                 scale / 2);
     for (size_t i = 0; i < orows; i++)
         for (size_t t = 0; t < k; t++) {
-            double v = small_value(&acc, 0, t, k);
+            double v = ldexp(small_value(&acc, 0, t, k), scale - scale / 2);
+            if (scale != 0) /* all p bits, so that the grid below 2^emin
+                               shows in the sums */
+                v = nfi_arith_round(&acc, v * (1.0 + 0x1p-53 *
+                                               (double)(next_random() >>
+                                                        11)));
             o[i * k + t] = v == 0.0 ? -0.0 : fabs(v) * (i % 3 ? 1 : -1);
         }
     if (special) {
@@ -292,7 +299,8 @@ static void run_skip_case(const char *spec, size_t M, size_t N, size_t k,
         o[k - 1] = NAN;
     }
     for (size_t j = 0; j < N; j++)
-        bias[j] = j % 3 ? 0.0 : small_value(&acc, 0, j, N);
+        bias[j] = j % 3 ? 0.0 : nfi_arith_round(&acc, ldexp(small_value(
+                                    &acc, 0, j, N), scale));
     nfi_matrix_view av = {a, (ptrdiff_t)k, 1, NULL};
     nfi_matrix_view bv = {b, (ptrdiff_t)k, 1, NULL};
     const double *bp = with_bias ? bias : NULL;
@@ -326,7 +334,17 @@ static void run_skip_cases(void)
                 run_skip_case(spec, 1 + (size_t)(variant + (int)s) % 9,
                               s % 2 ? 23 : 11, ks[s], variant & 1,
                               (variant & 2) && !(variant & 1),
-                              variant & 4);
+                              variant & 4, 0);
+        /* Products near and below 2^-126 (binary32's range): results in
+         * the subnormal range, so that the kernels' range watch moves to
+         * the subnormal lanes part-way through a product. */
+        if (p >= 2 && p <= 52)
+            for (size_t s = 0; s < sizeof ks / sizeof *ks; s++)
+                for (int variant = 0; variant < 8; variant++)
+                    run_skip_case(spec, 9, s % 2 ? 23 : 11, ks[s],
+                                  variant & 1,
+                                  (variant & 2) && !(variant & 1),
+                                  variant & 4, variant < 4 ? -128 : -124);
     }
 }
 

@@ -573,8 +573,12 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
         big |= fabs(want[j]) >= f->max_finite / 2;
     const double *bp = with_bias ? bias : NULL;
     bool safe = nfi_matmul_wide_safe(f, 1, k, ai, 0, ak, w, bt, bp);
+    int how = NFI_WIDE_CHECKED;
     int flagged = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt,
-                                       with_bias ? bias : NULL, got, true);
+                                       with_bias ? bias : NULL, got, &how);
+    check_true(how == NFI_WIDE_CHECKED ||
+               (how == NFI_WIDE_SUBNORMAL && f->format.subnormals),
+               "checked kernel left the watch %d", how);
     char label[160];
     snprintf(label, sizeof label, "row %s n=%zu k=%zu ak=%td%s mix %d",
              spec, n, k, ak, with_bias ? " bias" : "", mix);
@@ -585,8 +589,9 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
     if (safe) {
         clean[2]++;
         double *unchecked = calloc(w, sizeof *unchecked);
+        int none = NFI_WIDE_UNCHECKED;
         int r = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt, bp,
-                                     unchecked, false);
+                                     unchecked, &none);
         check_true(r == 0, "%s: unchecked kernel returned %d", label, r);
         for (size_t j = 0; j < n; j++)
             if (!check_true(same_double(want[j], unchecked[j]), "%s: "
@@ -594,6 +599,24 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
                             label, j, want[j], unchecked[j]))
                 break;
         free(unchecked);
+    }
+    if (f->format.subnormals) {
+        /* Subnormal lanes from the start: only values beyond max_finite,
+         * infinities and NaN may be flagged; the rest is the twin's. */
+        double *sub = calloc(w, sizeof *sub);
+        int watch = NFI_WIDE_SUBNORMAL;
+        int r = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt, bp, sub,
+                                     &watch);
+        check_true(!r || edge || must || big, "%s: subnormal lanes "
+                   "flagged a row that stays in range", label);
+        for (size_t j = 0; j < n && !r; j++)
+            if (!check_true(same_double(want[j], sub[j]), "%s: subnormal "
+                            "lanes, column %zu: expected %a, got %a",
+                            label, j, want[j], sub[j]))
+                break;
+        if (!r)
+            clean[3]++;
+        free(sub);
     }
     if (check_true(flagged ? edge : !must, "%s: flag %d, twin edge %d must "
                    "%d", label, flagged, edge, must) && !flagged) {
@@ -649,7 +672,7 @@ static void rows(void)
         nfi_fast f;
         if (!make_ctx(&f, specs[i]))
             continue;
-        long clean[3] = {0, 0, 0};
+        long clean[4] = {0, 0, 0, 0};
         for (int rep = 0; rep < 6; rep++)
             for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
                 for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++)
@@ -660,10 +683,11 @@ static void rows(void)
          * must exceed 2^(emin + p - 1). */
         bool room = f.emin <= -126;
         check_true(clean[0] > 100 && clean[1] > 100 &&
-                   (!room || clean[2] > 50),
+                   (!room || clean[2] > 50) &&
+                   (!f.format.subnormals || clean[3] > 100),
                    "%s: only %ld rows and %ld column sums unflagged, %ld "
-                   "rows proven safe", specs[i], clean[0], clean[1],
-                   clean[2]);
+                   "rows proven safe, %ld rows of subnormal lanes",
+                   specs[i], clean[0], clean[1], clean[2], clean[3]);
     }
 }
 
