@@ -869,9 +869,8 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
             /* One watch of the range for the whole product: unchecked
              * when proven safe, else checked until a block reaches
              * below 2^emin, then subnormal lanes (matmul_wide.h). */
-            int how = nfi_matmul_wide_safe(&acc->fast, m, k, a, a_row, a_k,
-                                           w, pb, pbs)
-                      ? NFI_WIDE_UNCHECKED : NFI_WIDE_CHECKED;
+            int how = nfi_matmul_wide_watch(&acc->fast, m, k, a, a_row, a_k,
+                                            w, pb, pbs);
             for (size_t i = 0; i < m && !skip; i += 2) {
                 size_t r = m - i < 2 ? m - i : 2;
                 const double *ai = a + (ptrdiff_t)i * a_row;

@@ -96,7 +96,24 @@ static bool sums_stay_normal(const nfi_fast *f, const span *x,
     return 4.0 * (top + z->most) <= f->max_finite;
 }
 
-bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
+/* Whether every rounded product of an x and a y value is a normal
+ * format value or a zero: both finite, and with lx, ly the exponents of
+ * their least non-zero magnitudes and ux, uy those of their largest, a
+ * non-zero exact product lies in [2^(lx + ly), 2^(ux + uy + 2)), so its
+ * rounding too (rounding is monotone and both ends are format values or
+ * above the range) when lx + ly >= emin and ux + uy + 2 <= emax. */
+static bool products_stay_normal(const nfi_fast *f, const span *x,
+                                 const span *y)
+{
+    if (!x->finite || !y->finite)
+        return false;
+    if (x->most == 0.0 || y->most == 0.0)
+        return true; /* every product is zero */
+    return ilogb(x->least) + ilogb(y->least) >= f->emin &&
+           ilogb(x->most) + ilogb(y->most) + 2 <= f->format.emax;
+}
+
+int nfi_matmul_wide_watch(const nfi_fast *f, size_t m, size_t k,
                           const double *a, ptrdiff_t a_row, ptrdiff_t ak,
                           size_t w, const double *bt, const double *bias)
 {
@@ -116,7 +133,18 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
     span_add_run(&sb, bt, k * w);
     if (bias != NULL)
         span_add_run(&sz, bias, w);
-    return sums_stay_normal(f, &sa, &sb, &sz, k + 1);
+    if (sums_stay_normal(f, &sa, &sb, &sz, k + 1))
+        return NFI_WIDE_UNCHECKED;
+    return NFI_WIDE_CHECKED |
+           (products_stay_normal(f, &sa, &sb) ? NFI_WIDE_PLAIN_PRODUCTS : 0);
+}
+
+bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
+                          const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+                          size_t w, const double *bt, const double *bias)
+{
+    return nfi_matmul_wide_watch(f, m, k, a, a_row, ak, w, bt, bias) ==
+           NFI_WIDE_UNCHECKED;
 }
 
 /* Columns j0..j0+7 of up to two rows: four vectors of running sums stay
@@ -126,29 +154,32 @@ static inline __attribute__((always_inline)) int
 rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w, size_t k,
             const double *a, ptrdiff_t a_row, ptrdiff_t ak,
             const double *bt, const double *bias, double *c, bool checked,
-            bool subnormal)
+            bool subnormal, bool plain_products)
 {
     const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
     const double *a2 = rows > 1 ? a + a_row : a;
     nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
     nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
+    /* the products' watch: none where they are proven normal */
+    nfi_wide_flags *p1 = plain_products ? NULL : g1;
+    nfi_wide_flags *p2 = plain_products ? NULL : g2;
     for (size_t j0 = 0; j0 < w; j0 += 8) {
         nfi_v4d b0 = nfi_load4(bt + j0), b1 = nfi_load4(bt + j0 + 4);
         nfi_v4d x = nfi_splat4(a[0]), y = nfi_splat4(a2[0]);
-        nfi_v4d s0 = nfi_wide_mul(&cw, x, b0, g1);
-        nfi_v4d s1 = nfi_wide_mul(&cw, x, b1, g1);
-        nfi_v4d u0 = nfi_wide_mul(&cw, y, b0, g2);
-        nfi_v4d u1 = nfi_wide_mul(&cw, y, b1, g2);
+        nfi_v4d s0 = nfi_wide_mul(&cw, x, b0, p1);
+        nfi_v4d s1 = nfi_wide_mul(&cw, x, b1, p1);
+        nfi_v4d u0 = nfi_wide_mul(&cw, y, b0, p2);
+        nfi_v4d u1 = nfi_wide_mul(&cw, y, b1, p2);
         for (size_t t = 1; t < k; t++) {
             const double *row = bt + t * w + j0;
             b0 = nfi_load4(row);
             b1 = nfi_load4(row + 4);
             x = nfi_splat4(a[(ptrdiff_t)t * ak]);
             y = nfi_splat4(a2[(ptrdiff_t)t * ak]);
-            s0 = nfi_wide_add(&cw, s0, nfi_wide_mul(&cw, x, b0, g1), g1);
-            s1 = nfi_wide_add(&cw, s1, nfi_wide_mul(&cw, x, b1, g1), g1);
-            u0 = nfi_wide_add(&cw, u0, nfi_wide_mul(&cw, y, b0, g2), g2);
-            u1 = nfi_wide_add(&cw, u1, nfi_wide_mul(&cw, y, b1, g2), g2);
+            s0 = nfi_wide_add(&cw, s0, nfi_wide_mul(&cw, x, b0, p1), g1);
+            s1 = nfi_wide_add(&cw, s1, nfi_wide_mul(&cw, x, b1, p1), g1);
+            u0 = nfi_wide_add(&cw, u0, nfi_wide_mul(&cw, y, b0, p2), g2);
+            u1 = nfi_wide_add(&cw, u1, nfi_wide_mul(&cw, y, b1, p2), g2);
         }
         if (bias != NULL) {
             b0 = nfi_load4(bias + j0);
@@ -181,22 +212,30 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
                          ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
                          const double *bias, double *c, int *how)
 {
-    if (*how == NFI_WIDE_UNCHECKED)
+    int watch = *how & ~NFI_WIDE_PLAIN_PRODUCTS;
+    bool plain = (*how & NFI_WIDE_PLAIN_PRODUCTS) != 0;
+    if (watch == NFI_WIDE_UNCHECKED)
         return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
-                           false, false);
-    if (*how == NFI_WIDE_SUBNORMAL && f->format.subnormals)
-        return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
-                           true, true);
+                           false, false, false);
+    if (watch == NFI_WIDE_SUBNORMAL && f->format.subnormals)
+        return plain ? rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias,
+                                   c, true, true, true)
+                     : rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias,
+                                   c, true, true, false);
     /* Values below 2^emin are rare where the proof fails only for its
      * margin: flag them first, and round them in the lanes only when
      * they occur (and from then on). */
-    int r = rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, true,
-                        false);
+    int r = plain ? rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
+                                true, false, true)
+                  : rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
+                                true, false, false);
     if (r == 0 || !f->format.subnormals)
         return r;
-    *how = NFI_WIDE_SUBNORMAL;
-    return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c, true,
-                       true);
+    *how = NFI_WIDE_SUBNORMAL | (*how & NFI_WIDE_PLAIN_PRODUCTS);
+    return plain ? rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
+                               true, true, true)
+                 : rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
+                               true, true, false);
 }
 
 /* rows_kernel over given terms: row r < rows (1 or 2) has `count` terms,
@@ -208,35 +247,37 @@ rows_kernel_terms(const nfi_fast *f, size_t rows, size_t n, size_t w,
                   size_t count, const double *const *av,
                   const uint32_t *const *ix, const double *bt,
                   const double *bias, double *c, bool checked,
-                  bool subnormal)
+                  bool subnormal, bool plain_products)
 {
     const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
     const double *a1 = av[0], *a2 = rows > 1 ? av[1] : av[0];
     const uint32_t *x1 = ix[0], *x2 = rows > 1 ? ix[1] : ix[0];
     nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
     nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
+    nfi_wide_flags *p1 = plain_products ? NULL : g1;
+    nfi_wide_flags *p2 = plain_products ? NULL : g2;
     for (size_t j0 = 0; j0 < w; j0 += 8) {
         const double *r1 = bt + (size_t)x1[0] * w + j0;
         const double *r2 = bt + (size_t)x2[0] * w + j0;
         nfi_v4d x = nfi_splat4(a1[x1[0]]), y = nfi_splat4(a2[x2[0]]);
-        nfi_v4d s0 = nfi_wide_mul(&cw, x, nfi_load4(r1), g1);
-        nfi_v4d s1 = nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), g1);
-        nfi_v4d u0 = nfi_wide_mul(&cw, y, nfi_load4(r2), g2);
-        nfi_v4d u1 = nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), g2);
+        nfi_v4d s0 = nfi_wide_mul(&cw, x, nfi_load4(r1), p1);
+        nfi_v4d s1 = nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), p1);
+        nfi_v4d u0 = nfi_wide_mul(&cw, y, nfi_load4(r2), p2);
+        nfi_v4d u1 = nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), p2);
         for (size_t t = 1; t < count; t++) {
             r1 = bt + (size_t)x1[t] * w + j0;
             r2 = bt + (size_t)x2[t] * w + j0;
             x = nfi_splat4(a1[x1[t]]);
             y = nfi_splat4(a2[x2[t]]);
             s0 = nfi_wide_add(&cw, s0,
-                              nfi_wide_mul(&cw, x, nfi_load4(r1), g1), g1);
+                              nfi_wide_mul(&cw, x, nfi_load4(r1), p1), g1);
             s1 = nfi_wide_add(&cw, s1,
-                              nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), g1),
+                              nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), p1),
                               g1);
             u0 = nfi_wide_add(&cw, u0,
-                              nfi_wide_mul(&cw, y, nfi_load4(r2), g2), g2);
+                              nfi_wide_mul(&cw, y, nfi_load4(r2), p2), g2);
             u1 = nfi_wide_add(&cw, u1,
-                              nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), g2),
+                              nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), p2),
                               g2);
         }
         if (bias != NULL) {
@@ -269,19 +310,21 @@ int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
                           const uint32_t *const *ix, const double *bt,
                           const double *bias, double *c, int *how)
 {
-    if (*how == NFI_WIDE_UNCHECKED)
-        return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
-                                 false, false);
-    if (*how == NFI_WIDE_SUBNORMAL && f->format.subnormals)
-        return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
-                                 true, true);
-    int r = rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
-                              true, false);
+    int watch = *how & ~NFI_WIDE_PLAIN_PRODUCTS;
+    bool plain = (*how & NFI_WIDE_PLAIN_PRODUCTS) != 0;
+#define TERMS(checked, subnormal, products)                                 \
+    rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c, checked,   \
+                      subnormal, products)
+    if (watch == NFI_WIDE_UNCHECKED)
+        return TERMS(false, false, false);
+    if (watch == NFI_WIDE_SUBNORMAL && f->format.subnormals)
+        return plain ? TERMS(true, true, true) : TERMS(true, true, false);
+    int r = plain ? TERMS(true, false, true) : TERMS(true, false, false);
     if (r == 0 || !f->format.subnormals)
         return r;
-    *how = NFI_WIDE_SUBNORMAL;
-    return rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c,
-                             true, true);
+    *how = NFI_WIDE_SUBNORMAL | (*how & NFI_WIDE_PLAIN_PRODUCTS);
+    return plain ? TERMS(true, true, true) : TERMS(true, true, false);
+#undef TERMS
 }
 
 /* Columns j..j + 4 vecs - 1 of the sum of `rows` rows, row i at x +

@@ -50,6 +50,19 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
  *                       values above max_finite, infinite or NaN
  *                       (formats with subnormals only). */
 enum { NFI_WIDE_UNCHECKED, NFI_WIDE_CHECKED, NFI_WIDE_SUBNORMAL };
+/* Added to NFI_WIDE_CHECKED or NFI_WIDE_SUBNORMAL when every product of
+ * the operands is proven a normal value or a zero (only the sums can
+ * leave the range): the products are then rounded without a watch. */
+#define NFI_WIDE_PLAIN_PRODUCTS 8
+
+/* The watch a product of these operands needs (arguments as for
+ * nfi_matmul_wide_safe): NFI_WIDE_UNCHECKED when that is safe, else
+ * NFI_WIDE_CHECKED, with NFI_WIDE_PLAIN_PRODUCTS when no product can
+ * leave the normal range (all operands finite, the least non-zero and
+ * the largest magnitudes far enough from the ends). */
+int nfi_matmul_wide_watch(const nfi_fast *f, size_t m, size_t k,
+                          const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+                          size_t w, const double *bt, const double *bias);
 
 /* Rows i < rows (1 or 2) of a product in f's format (f as above), into
  * c[i * n + j], j < n:
