@@ -200,6 +200,8 @@ nfi_wide_round(const nfi_lanes_wide *c, nfi_v4d s, nfi_v4d e,
         v4i min = {(int64_t)c->min, (int64_t)c->min, (int64_t)c->min,
                    (int64_t)c->min};
         nfi_v4u tiny = (nfi_v4u)((v4i)mag < min);
+        if (!nfi_lanes_any(tiny))
+            return (nfi_v4d)r; /* no lane below 2^emin: r is right */
         nfi_v4d a = (nfi_v4d)mag, m = nfi_splat4(c->magic);
         nfi_v4d h = nfi_splat4(c->half_q);
         nfi_v4d q = (a + m) - m, d = q - a;
