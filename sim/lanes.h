@@ -30,6 +30,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -77,6 +78,25 @@ static inline __attribute__((always_inline)) void
 nfi_store4(double *p, nfi_v4d v)
 {
     memcpy(p, &v, sizeof v);
+}
+
+/* The first n (at most 4) values at p in lanes, the other lanes fill;
+ * and the first n lanes of v stored at p: the ends of arrays whose
+ * length is not a multiple of four. */
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_load4_part(const double *p, size_t n, double fill)
+{
+    double v[4] = {fill, fill, fill, fill};
+    memcpy(v, p, n * sizeof *v);
+    return nfi_load4(v);
+}
+
+static inline __attribute__((always_inline)) void
+nfi_store4_part(double *p, size_t n, nfi_v4d v)
+{
+    double y[4];
+    nfi_store4(y, v);
+    memcpy(p, y, n * sizeof *y);
 }
 
 static inline __attribute__((always_inline)) nfi_v4d

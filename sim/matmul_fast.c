@@ -1104,16 +1104,12 @@ static int pair_bias_lanes(nfi_fast *f, size_t n, const double *x0,
                   z);
         nfi_store4(out + j, z);
     }
-    if (j < n) {
-        double a[4] = {1.0, 1.0, 1.0, 1.0}, b[4] = {0.0, 0.0, 0.0, 0.0};
-        double c[4] = {0.0, 0.0, 0.0, 0.0}, y[4];
-        memcpy(a, x0 + j, (n - j) * sizeof *a);
-        memcpy(b, x1 + j, (n - j) * sizeof *b);
-        memcpy(c, bias + j, (n - j) * sizeof *c);
+    if (j < n) { /* padding: 1 + 0 + 0 in the lanes beyond n */
         nfi_v4d z;
-        PAIR_BIAS(nfi_load4(a), nfi_load4(b), nfi_load4(c), z);
-        nfi_store4(y, z);
-        memcpy(out + j, y, (n - j) * sizeof *y);
+        PAIR_BIAS(nfi_load4_part(x0 + j, n - j, 1.0),
+                  nfi_load4_part(x1 + j, n - j, 0.0),
+                  nfi_load4_part(bias + j, n - j, 0.0), z);
+        nfi_store4_part(out + j, n - j, z);
     }
 #undef PAIR_BIAS
     return !nfi_lanes_any(flag);

@@ -366,15 +366,13 @@ sums_kernel(const nfi_fast *f, size_t rows, size_t cols, const double *x,
         sums_block(&c, 1, rows, x, stride, idx, j, sums, g);
     if (j < cols) {
         size_t m = cols - j;
-        double v[4] = {0.0, 0.0, 0.0, 0.0};
-        memcpy(v, x + (idx ? idx[0] : 0) * stride + j, m * sizeof *v);
-        nfi_v4d s = nfi_load4(v);
-        for (size_t i = 1; i < rows; i++) {
-            memcpy(v, x + (idx ? idx[i] : i) * stride + j, m * sizeof *v);
-            s = nfi_wide_add(&c, s, nfi_load4(v), g);
-        }
-        nfi_store4(v, s);
-        memcpy(sums + j, v, m * sizeof *v);
+        nfi_v4d s = nfi_load4_part(x + (idx ? idx[0] : 0) * stride + j, m,
+                                   0.0);
+        for (size_t i = 1; i < rows; i++)
+            s = nfi_wide_add(&c, s,
+                             nfi_load4_part(x + (idx ? idx[i] : i) * stride
+                                            + j, m, 0.0), g);
+        nfi_store4_part(sums + j, m, s);
     }
     return checked ? nfi_wide_flagged(&c, &fl) : 0;
 }
@@ -404,16 +402,14 @@ int nfi_pair_bias_wide(const nfi_fast *f, size_t n, const double *x0,
         zero |= (nfi_v4u)(s == 0.0);
         nfi_store4(out + j, nfi_wide_add(&c, s, nfi_load4(bias + j), &fl));
     }
-    if (j < n) {
-        double a[4] = {1.0, 1.0, 1.0, 1.0}, b[4] = {0.0, 0.0, 0.0, 0.0};
-        double d[4] = {0.0, 0.0, 0.0, 0.0}, y[4];
-        memcpy(a, x0 + j, (n - j) * sizeof *a);
-        memcpy(b, x1 + j, (n - j) * sizeof *b);
-        memcpy(d, bias + j, (n - j) * sizeof *d);
-        nfi_v4d s = nfi_wide_add(&c, nfi_load4(a), nfi_load4(b), &fl);
+    if (j < n) { /* padding: 1 + 0 + 0 in the lanes beyond n */
+        nfi_v4d s = nfi_wide_add(&c, nfi_load4_part(x0 + j, n - j, 1.0),
+                                 nfi_load4_part(x1 + j, n - j, 0.0), &fl);
         zero |= (nfi_v4u)(s == 0.0);
-        nfi_store4(y, nfi_wide_add(&c, s, nfi_load4(d), &fl));
-        memcpy(out + j, y, (n - j) * sizeof *y);
+        nfi_store4_part(out + j, n - j,
+                        nfi_wide_add(&c, s,
+                                     nfi_load4_part(bias + j, n - j, 0.0),
+                                     &fl));
     }
     return !nfi_wide_flagged(&c, &fl) && !nfi_lanes_any(zero);
 }
