@@ -584,7 +584,8 @@ static void progress(const sweep_ctx *x, size_t running, bool final)
     double rate = el > 0 ? (double)x->finished_here / el : 0;
     size_t left = x->total - x->done;
     char tl[32];
-    nfi_cli_format_duration(tl, sizeof tl, rate > 0 ? (double)left / rate : NAN);
+    nfi_cli_format_duration(tl, sizeof tl,
+                            rate > 0 ? (double)left / rate : NAN);
     fprintf(stderr, "\r\033[Ksweep: %zu/%zu runs done, %zu running, "
             "%.1f runs/h, %s left", x->done, x->total, running,
             rate * 3600, tl);

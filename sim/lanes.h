@@ -236,11 +236,11 @@ nfi_lanes_round_sub(const nfi_lanes_sub *c, nfi_v4d v)
  * 2^(s-1)) u whichever c is; the difference (m + c) u is the even
  * neighbour of v.  (tests/kernels/test_lanes checks every tie and its
  * binary64 neighbours for p <= 14 and random ones beyond, in both
- * binades of C v.)  For |v| <= max_finite < 2^(emax + 1), C |v| < 2^(emax + 54 -
- * p) <= 2^1023 (nfi_lanes_sub_applies), so nothing overflows; v >=
- * 2^emin >= 2^-511 keeps every step normal.  Written g - (g - v) rather
- * than g + (v - g) so that a zero keeps its sign (-0: g = -0, g - v =
- * +0, -0 - +0 = -0). */
+ * binades of C v.)  For |v| <= max_finite < 2^(emax + 1), C |v| <
+ * 2^(emax + 54 - p) <= 2^1023 (nfi_lanes_sub_applies), so nothing
+ * overflows; v >= 2^emin >= 2^-511 keeps every step normal.  Written
+ * g - (g - v) rather than g + (v - g) so that a zero keeps its sign (-0:
+ * g = -0, g - v = +0, -0 - +0 = -0). */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_lanes_round_split(const nfi_lanes_sub *c, nfi_v4d v)
 {
