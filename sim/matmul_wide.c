@@ -148,127 +148,43 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
 }
 
 /* Columns j0..j0+7 of up to two rows: four vectors of running sums stay
- * in registers through the k steps, independent chains for the
- * pipeline.  With checked false, no range is recorded (g NULL). */
+ * in registers through the terms, independent chains for the pipeline.
+ * Row r (0 or 1) has `count` terms t: with ix NULL, the products
+ * a_r[t ak] bt[t w + j] of the rows a_r = a + r a_row; otherwise
+ * av[r][ix[r][t]] bt[ix[r][t] w + j] (matmul_fast.c drops the zero terms
+ * of a row and pads with zero terms).  With checked false, no range is
+ * recorded (g NULL); with plain_products, the products are rounded
+ * without a watch.  Returns the flags, bit r for row r. */
 static inline __attribute__((always_inline)) int
-rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w, size_t k,
-            const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w,
+            size_t count, const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+            const double *const *av, const uint32_t *const *ix,
             const double *bt, const double *bias, double *c, bool checked,
             bool subnormal, bool plain_products)
 {
     const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
-    const double *a2 = rows > 1 ? a + a_row : a;
+    const double *a1 = ix ? av[0] : a;
+    const double *a2 = ix ? av[rows > 1] : rows > 1 ? a + a_row : a;
+    const uint32_t *x1 = ix ? ix[0] : NULL, *x2 = ix ? ix[rows > 1] : NULL;
     nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
     nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
     /* the products' watch: none where they are proven normal */
     nfi_wide_flags *p1 = plain_products ? NULL : g1;
     nfi_wide_flags *p2 = plain_products ? NULL : g2;
+/* Term t of each row: its factors x, y and its rows of bt r1, r2. */
+#define TERM(t)                                                             \
+    const double *r1 = bt + (ix ? (size_t)x1[t] : (t)) * w + j0;            \
+    const double *r2 = bt + (ix ? (size_t)x2[t] : (t)) * w + j0;            \
+    nfi_v4d x = nfi_splat4(ix ? a1[x1[t]] : a1[(ptrdiff_t)(t) * ak]);       \
+    nfi_v4d y = nfi_splat4(ix ? a2[x2[t]] : a2[(ptrdiff_t)(t) * ak])
     for (size_t j0 = 0; j0 < w; j0 += 8) {
-        nfi_v4d b0 = nfi_load4(bt + j0), b1 = nfi_load4(bt + j0 + 4);
-        nfi_v4d x = nfi_splat4(a[0]), y = nfi_splat4(a2[0]);
-        nfi_v4d s0 = nfi_wide_mul(&cw, x, b0, p1);
-        nfi_v4d s1 = nfi_wide_mul(&cw, x, b1, p1);
-        nfi_v4d u0 = nfi_wide_mul(&cw, y, b0, p2);
-        nfi_v4d u1 = nfi_wide_mul(&cw, y, b1, p2);
-        for (size_t t = 1; t < k; t++) {
-            const double *row = bt + t * w + j0;
-            b0 = nfi_load4(row);
-            b1 = nfi_load4(row + 4);
-            x = nfi_splat4(a[(ptrdiff_t)t * ak]);
-            y = nfi_splat4(a2[(ptrdiff_t)t * ak]);
-            s0 = nfi_wide_add(&cw, s0, nfi_wide_mul(&cw, x, b0, p1), g1);
-            s1 = nfi_wide_add(&cw, s1, nfi_wide_mul(&cw, x, b1, p1), g1);
-            u0 = nfi_wide_add(&cw, u0, nfi_wide_mul(&cw, y, b0, p2), g2);
-            u1 = nfi_wide_add(&cw, u1, nfi_wide_mul(&cw, y, b1, p2), g2);
-        }
-        if (bias != NULL) {
-            b0 = nfi_load4(bias + j0);
-            b1 = nfi_load4(bias + j0 + 4);
-            s0 = nfi_wide_add(&cw, s0, b0, g1);
-            s1 = nfi_wide_add(&cw, s1, b1, g1);
-            u0 = nfi_wide_add(&cw, u0, b0, g2);
-            u1 = nfi_wide_add(&cw, u1, b1, g2);
-        }
-        double s[16];
-        nfi_store4(s, s0);
-        nfi_store4(s + 4, s1);
-        nfi_store4(s + 8, u0);
-        nfi_store4(s + 12, u1);
-        for (size_t j = 0; j < 8 && j0 + j < n; j++) {
-            c[j0 + j] = s[j];
-            if (rows > 1)
-                c[n + j0 + j] = s[8 + j];
-        }
-    }
-    if (!checked)
-        return 0;
-    return nfi_wide_flagged(&cw, &f1) |
-           (rows > 1 ? nfi_wide_flagged(&cw, &f2) << 1 : 0);
-}
-
-NFI_FMA_CLONES
-int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
-                         size_t w, size_t k, const double *a,
-                         ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
-                         const double *bias, double *c, int *how)
-{
-    int watch = *how & ~NFI_WIDE_PLAIN_PRODUCTS;
-    bool plain = (*how & NFI_WIDE_PLAIN_PRODUCTS) != 0;
-    if (watch == NFI_WIDE_UNCHECKED)
-        return rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
-                           false, false, false);
-    if (watch == NFI_WIDE_SUBNORMAL && f->format.subnormals)
-        return plain ? rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias,
-                                   c, true, true, true)
-                     : rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias,
-                                   c, true, true, false);
-    /* Values below 2^emin are rare where the proof fails only for its
-     * margin: flag them first, and round them in the lanes only when
-     * they occur (and from then on). */
-    int r = plain ? rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
-                                true, false, true)
-                  : rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
-                                true, false, false);
-    if (r == 0 || !f->format.subnormals)
-        return r;
-    *how = NFI_WIDE_SUBNORMAL | (*how & NFI_WIDE_PLAIN_PRODUCTS);
-    return plain ? rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
-                               true, true, true)
-                 : rows_kernel(f, rows, n, w, k, a, a_row, ak, bt, bias, c,
-                               true, true, false);
-}
-
-/* rows_kernel over given terms: row r < rows (1 or 2) has `count` terms,
- * t < count, the products av[r][ix[r][t]] * bt[ix[r][t] * w + j]
- * (matmul_fast.c drops the zero terms of a row and pads with zero
- * terms). */
-static inline __attribute__((always_inline)) int
-rows_kernel_terms(const nfi_fast *f, size_t rows, size_t n, size_t w,
-                  size_t count, const double *const *av,
-                  const uint32_t *const *ix, const double *bt,
-                  const double *bias, double *c, bool checked,
-                  bool subnormal, bool plain_products)
-{
-    const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
-    const double *a1 = av[0], *a2 = rows > 1 ? av[1] : av[0];
-    const uint32_t *x1 = ix[0], *x2 = rows > 1 ? ix[1] : ix[0];
-    nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
-    nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
-    nfi_wide_flags *p1 = plain_products ? NULL : g1;
-    nfi_wide_flags *p2 = plain_products ? NULL : g2;
-    for (size_t j0 = 0; j0 < w; j0 += 8) {
-        const double *r1 = bt + (size_t)x1[0] * w + j0;
-        const double *r2 = bt + (size_t)x2[0] * w + j0;
-        nfi_v4d x = nfi_splat4(a1[x1[0]]), y = nfi_splat4(a2[x2[0]]);
+        TERM(0);
         nfi_v4d s0 = nfi_wide_mul(&cw, x, nfi_load4(r1), p1);
         nfi_v4d s1 = nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), p1);
         nfi_v4d u0 = nfi_wide_mul(&cw, y, nfi_load4(r2), p2);
         nfi_v4d u1 = nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), p2);
         for (size_t t = 1; t < count; t++) {
-            r1 = bt + (size_t)x1[t] * w + j0;
-            r2 = bt + (size_t)x2[t] * w + j0;
-            x = nfi_splat4(a1[x1[t]]);
-            y = nfi_splat4(a2[x2[t]]);
+            TERM(t);
             s0 = nfi_wide_add(&cw, s0,
                               nfi_wide_mul(&cw, x, nfi_load4(r1), p1), g1);
             s1 = nfi_wide_add(&cw, s1,
@@ -298,10 +214,55 @@ rows_kernel_terms(const nfi_fast *f, size_t rows, size_t n, size_t w,
                 c[n + j0 + j] = s[8 + j];
         }
     }
+#undef TERM
     if (!checked)
         return 0;
     return nfi_wide_flagged(&cw, &f1) |
            (rows > 1 ? nfi_wide_flagged(&cw, &f2) << 1 : 0);
+}
+
+/* rows_kernel under the watch *how (matmul_wide.h): unchecked; the
+ * subnormal lanes; or checked, and when a block is flagged in a format
+ * with subnormals, that block again in the subnormal lanes and *how
+ * moved to them for the calls after.  Values below 2^emin are rare
+ * where the proof fails only for its margin: flag them first, and round
+ * them in the lanes only when they occur (and from then on). */
+static inline __attribute__((always_inline)) int
+rows_watched(const nfi_fast *f, size_t rows, size_t n, size_t w,
+             size_t count, const double *a, ptrdiff_t a_row, ptrdiff_t ak,
+             const double *const *av, const uint32_t *const *ix,
+             const double *bt, const double *bias, double *c, int *how)
+{
+    int watch = *how & ~NFI_WIDE_PLAIN_PRODUCTS;
+    bool plain = (*how & NFI_WIDE_PLAIN_PRODUCTS) != 0;
+/* the kernel with constant watch flags, so that each instance drops the
+ * work its watch does not need */
+#define KERNEL(checked, subnormal)                                          \
+    (plain ? rows_kernel(f, rows, n, w, count, a, a_row, ak, av, ix, bt,    \
+                         bias, c, checked, subnormal, true)                 \
+           : rows_kernel(f, rows, n, w, count, a, a_row, ak, av, ix, bt,    \
+                         bias, c, checked, subnormal, false))
+    if (watch == NFI_WIDE_UNCHECKED)
+        return rows_kernel(f, rows, n, w, count, a, a_row, ak, av, ix, bt,
+                           bias, c, false, false, false);
+    if (watch == NFI_WIDE_SUBNORMAL && f->format.subnormals)
+        return KERNEL(true, true);
+    int r = KERNEL(true, false);
+    if (r == 0 || !f->format.subnormals)
+        return r;
+    *how = NFI_WIDE_SUBNORMAL | (*how & NFI_WIDE_PLAIN_PRODUCTS);
+    return KERNEL(true, true);
+#undef KERNEL
+}
+
+NFI_FMA_CLONES
+int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
+                         size_t w, size_t k, const double *a,
+                         ptrdiff_t a_row, ptrdiff_t ak, const double *bt,
+                         const double *bias, double *c, int *how)
+{
+    return rows_watched(f, rows, n, w, k, a, a_row, ak, NULL, NULL, bt,
+                        bias, c, how);
 }
 
 NFI_FMA_CLONES
@@ -310,21 +271,8 @@ int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
                           const uint32_t *const *ix, const double *bt,
                           const double *bias, double *c, int *how)
 {
-    int watch = *how & ~NFI_WIDE_PLAIN_PRODUCTS;
-    bool plain = (*how & NFI_WIDE_PLAIN_PRODUCTS) != 0;
-#define TERMS(checked, subnormal, products)                                 \
-    rows_kernel_terms(f, rows, n, w, count, av, ix, bt, bias, c, checked,   \
-                      subnormal, products)
-    if (watch == NFI_WIDE_UNCHECKED)
-        return TERMS(false, false, false);
-    if (watch == NFI_WIDE_SUBNORMAL && f->format.subnormals)
-        return plain ? TERMS(true, true, true) : TERMS(true, true, false);
-    int r = plain ? TERMS(true, false, true) : TERMS(true, false, false);
-    if (r == 0 || !f->format.subnormals)
-        return r;
-    *how = NFI_WIDE_SUBNORMAL | (*how & NFI_WIDE_PLAIN_PRODUCTS);
-    return plain ? TERMS(true, true, true) : TERMS(true, true, false);
-#undef TERMS
+    return rows_watched(f, rows, n, w, count, NULL, 0, 0, av, ix, bt, bias,
+                        c, how);
 }
 
 /* Columns j..j + 4 vecs - 1 of the sum of `rows` rows, row i at x +
