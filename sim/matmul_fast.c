@@ -296,45 +296,57 @@ round_sum(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
 }
 
 /* RNE with p <= 25, fused, `rows` (1 to ROWS) rows of c at once: the rows
- * share the loads of bt and give 2 * rows independent chains of sums.
- * Row r reads a[r * a_row + t * ak] and writes c[r * n + j].  Returns
- * whether a lane was flagged: the caller then recomputes the rows with
- * the general array operations. */
+ * share the loads of bt (when the terms are all of them) and give 2 *
+ * rows independent chains of sums.  Row r has `count` terms t: with ix
+ * NULL, the products a[r * a_row + t * ak] bt[t * w + j]; otherwise
+ * av_r[ix_r[t]] bt[ix_r[t] * w + j] for the rows gi[r] (av_r = av +
+ * gi[r] * as, ix_r = ix + gi[r] * k: their non-zero terms, padded with
+ * zero terms; see compact_rows).  Row r's outputs go to c[r * n + j].
+ * Returns whether a lane was flagged: the caller then recomputes the
+ * rows with the general array operations. */
 #define ROWS 4
 static inline __attribute__((always_inline)) int
-rows_plain_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
-                int rows, size_t n, size_t w, size_t k,
-                const double *restrict a, ptrdiff_t a_row, ptrdiff_t ak,
-                const double *restrict bt, const double *restrict bias,
-                double *restrict c)
+rows_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
+          int rows, size_t n, size_t w, size_t k, size_t count,
+          const double *restrict a, ptrdiff_t a_row, ptrdiff_t ak,
+          const double *restrict av, ptrdiff_t as,
+          const uint32_t *restrict ix, const size_t *gi,
+          const double *restrict bt, const double *restrict bias,
+          double *restrict c)
 {
+    const double *ar[ROWS] = {NULL};
+    const uint32_t *xr[ROWS] = {NULL};
+    for (int r = 0; r < rows && ix != NULL; r++) {
+        ar[r] = av + (ptrdiff_t)gi[r] * as;
+        xr[r] = ix + gi[r] * k;
+    }
     const nfi_lanes_rne cr = *pc;
     const nfi_lanes_sub cs = *ps;
     nfi_v4u out = {0, 0, 0, 0};
 #define RP(v) round_product(&cr, &cs, how, (v), &out)
 #define RS(v) round_sum(&cr, &cs, how, (v), &out)
+/* The factor and the row of bt of term t of row r. */
+#define ROW(r, t) (bt + (ix ? (size_t)xr[r][t] : (t)) * w + j0)
+#define FACTOR(r, t)                                                        \
+    nfi_splat4(ix ? ar[r][xr[r][t]] : a[(r) * a_row + (ptrdiff_t)(t) * ak])
     for (size_t j0 = 0; j0 < w; j0 += 8) {
         nfi_v4d s0[ROWS], s1[ROWS];
-        nfi_v4d b0 = nfi_load4(bt + j0), b1 = nfi_load4(bt + j0 + 4);
         for (int r = 0; r < rows; r++) {
-            nfi_v4d x = nfi_splat4(a[r * a_row]);
-            s0[r] = RP(x * b0);
-            s1[r] = RP(x * b1);
+            nfi_v4d x = FACTOR(r, 0);
+            s0[r] = RP(x * nfi_load4(ROW(r, 0)));
+            s1[r] = RP(x * nfi_load4(ROW(r, 0) + 4));
         }
-        for (size_t t = 1; t < k; t++) {
-            const double *row = bt + t * w + j0;
-            b0 = nfi_load4(row);
-            b1 = nfi_load4(row + 4);
+        for (size_t t = 1; t < count; t++) {
             for (int r = 0; r < rows; r++) {
-                nfi_v4d x = nfi_splat4(a[r * a_row + (ptrdiff_t)t * ak]);
-                nfi_v4d p0 = RP(x * b0), p1 = RP(x * b1);
+                nfi_v4d x = FACTOR(r, t);
+                nfi_v4d p0 = RP(x * nfi_load4(ROW(r, t)));
+                nfi_v4d p1 = RP(x * nfi_load4(ROW(r, t) + 4));
                 s0[r] = RS(s0[r] + p0);
                 s1[r] = RS(s1[r] + p1);
             }
         }
         if (bias != NULL) {
-            b0 = nfi_load4(bias + j0);
-            b1 = nfi_load4(bias + j0 + 4);
+            nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
             for (int r = 0; r < rows; r++) {
                 s0[r] = RS(s0[r] + b0);
                 s1[r] = RS(s1[r] + b1);
@@ -348,6 +360,8 @@ rows_plain_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
                 c[(size_t)r * n + j0 + j] = s[j];
         }
     }
+#undef FACTOR
+#undef ROW
 #undef RP
 #undef RS
     return nfi_lanes_any(out);
@@ -361,8 +375,8 @@ rows_plain_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
                     ptrdiff_t a_row, ptrdiff_t ak, const double *bt,        \
                     const double *bias, double *c)                          \
     {                                                                       \
-        return rows_plain_body(pc, ps, how, rows, n, w, k, a, a_row, ak,    \
-                               bt, bias, c);                                \
+        return rows_body(pc, ps, how, rows, n, w, k, k, a, a_row, ak, NULL, \
+                         0, NULL, NULL, bt, bias, c);                       \
     }
 ROWS_PLAIN(rows1_normal, LANES_NORMAL, 1)
 ROWS_PLAIN(rows2_normal, LANES_NORMAL, 2)
@@ -515,67 +529,6 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
     return no_tiny ? LANES_NO_TINY : LANES_BOUNDED;
 }
 
-/* rows_plain_body over the non-zero terms only, for the rows gi[r], r <
- * rows: row gi[r] (at av + gi[r] * as) has the terms of indices
- * ix[gi[r] * k + t], t < count (rows with fewer non-zero terms padded
- * with zero terms; see compact_rows); its outputs go to c + r * n. */
-static inline __attribute__((always_inline)) int
-rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
-               int rows, size_t n, size_t w, size_t k, size_t count,
-               const double *restrict av, ptrdiff_t as,
-               const uint32_t *restrict ix,
-               const size_t *gi, const double *restrict bt,
-               const double *restrict bias, double *restrict c)
-{
-    const double *ar[ROWS];
-    const uint32_t *xr[ROWS];
-    for (int r = 0; r < rows; r++) {
-        ar[r] = av + (ptrdiff_t)gi[r] * as;
-        xr[r] = ix + gi[r] * k;
-    }
-    const nfi_lanes_rne cr = *pc;
-    const nfi_lanes_sub cs = *ps;
-    nfi_v4u out = {0, 0, 0, 0};
-#define RP(v) round_product(&cr, &cs, how, (v), &out)
-#define RS(v) round_sum(&cr, &cs, how, (v), &out)
-    for (size_t j0 = 0; j0 < w; j0 += 8) {
-        nfi_v4d s0[ROWS], s1[ROWS];
-        for (int r = 0; r < rows; r++) {
-            const double *row = bt + (size_t)xr[r][0] * w + j0;
-            nfi_v4d x = nfi_splat4(ar[r][xr[r][0]]);
-            s0[r] = RP(x * nfi_load4(row));
-            s1[r] = RP(x * nfi_load4(row + 4));
-        }
-        for (size_t t = 1; t < count; t++) {
-            for (int r = 0; r < rows; r++) {
-                const double *row = bt + (size_t)xr[r][t] * w + j0;
-                nfi_v4d x = nfi_splat4(ar[r][xr[r][t]]);
-                nfi_v4d p0 = RP(x * nfi_load4(row));
-                nfi_v4d p1 = RP(x * nfi_load4(row + 4));
-                s0[r] = RS(s0[r] + p0);
-                s1[r] = RS(s1[r] + p1);
-            }
-        }
-        if (bias != NULL) {
-            nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
-            for (int r = 0; r < rows; r++) {
-                s0[r] = RS(s0[r] + b0);
-                s1[r] = RS(s1[r] + b1);
-            }
-        }
-        for (int r = 0; r < rows; r++) {
-            double s[8];
-            nfi_store4(s, s0[r]);
-            nfi_store4(s + 4, s1[r]);
-            for (size_t j = 0; j < 8 && j0 + j < n; j++)
-                c[(size_t)r * n + j0 + j] = s[j];
-        }
-    }
-#undef RP
-#undef RS
-    return nfi_lanes_any(out);
-}
-
 #define ROWS_SKIP(name, how, rows)                                          \
     NFI_FMA_CLONES                                                          \
     static int name(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,       \
@@ -584,8 +537,8 @@ rows_skip_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
                     const size_t *gi, const double *bt, const double *bias, \
                     double *c)                                              \
     {                                                                       \
-        return rows_skip_body(pc, ps, how, rows, n, w, k, count, av, as,    \
-                              ix, gi, bt, bias, c);                         \
+        return rows_body(pc, ps, how, rows, n, w, k, count, NULL, 0, 0, av, \
+                         as, ix, gi, bt, bias, c);                          \
     }
 ROWS_SKIP(skip1_normal, LANES_NORMAL, 1)
 ROWS_SKIP(skip2_normal, LANES_NORMAL, 2)
