@@ -641,6 +641,18 @@ static bool order_by_count(size_t m, size_t k, const size_t *kept,
     return true;
 }
 
+/* The non-zero terms of the m rows at base (compact_rows: indices into
+ * ix, counts into kept[0..m)) and the rows in the order of their counts
+ * (order_by_count, into kept[m..2m)), for the skipping kernels, which
+ * take rows together in that order.  Returns false when memory runs
+ * out. */
+static bool kept_terms(const double *base, ptrdiff_t stride, size_t m,
+                       size_t k, uint32_t *ix, size_t *kept)
+{
+    compact_rows(base, stride, m, k, ix, kept);
+    return order_by_count(m, k, kept, kept + m);
+}
+
 /* Pads the rows gi[0..rows-1] (in increasing order of their counts)
  * with zero terms to the count of the last: the index of a zero of the
  * row (there is one, since the row has fewer non-zero terms than k);
@@ -788,8 +800,7 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                  * sort), so that little padding is needed; each group's
                  * rows are padded with zero terms to the longest. */
                 size_t *order = kept + m;
-                compact_rows(base, as, m, k, ix, kept);
-                if (!order_by_count(m, k, kept, order)) {
+                if (!kept_terms(base, as, m, k, ix, kept)) {
                     free(block);
                     free(av);
                     free(ix);
@@ -842,8 +853,7 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                 ptrdiff_t as;
                 const double *base = contiguous_rows(a, a_row, a_k, m, k,
                                                      av, &as);
-                compact_rows(base, as, m, k, ix, kept);
-                if (!order_by_count(m, k, kept, order)) {
+                if (!kept_terms(base, as, m, k, ix, kept)) {
                     free(block);
                     free(av);
                     free(ix);
