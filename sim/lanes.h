@@ -219,33 +219,44 @@ nfi_lanes_round_sub(const nfi_lanes_sub *c, nfi_v4d v)
     return (nfi_v4d)((nfi_v4u)r | (b ^ mag));
 }
 
+/* Veltkamp's splitting as a rounding: RNE of a binary64 lane v to
+ * p = 53 - s bits, 2 <= s <= 51, with split = C = 2^s + 1, for v zero or
+ * normal, C v finite and every step normal (the callers' conditions).
+ * g = RN(C v), then g - RN(g - v) is v rounded to nearest on p bits
+ * (Dekker 1971; Boldo 2006 proves it for every radix and every such s,
+ * without overflow), and in radix 2 with ties to even a tie goes to even
+ * as well: for v = (m + 1/2) u, u the p-bit step of v and 2^(p-1) <= m <
+ * 2^p, C v = (m 2^s + 2^(s-1) + m + 1/2) u.  Where the binary64 step of
+ * C v is u, that is a tie; where it is 2u (C v >= 2^53 u) the nearest
+ * multiple of 2u is unique; both give g = (m 2^s + 2^(s-1) + m + c) u
+ * with c the parity of m (m 2^s and 2^(s-1) are even for s >= 2).  Then
+ * g - v = (m 2^s + 2^(s-1) + c - 1/2) u, below 2^53 u, is a tie between
+ * two multiples of u, of which (m 2^s + 2^(s-1)) u is the even one
+ * whichever c is; the difference, (m + c) u, is the even neighbour of v,
+ * exactly.  Written g - (g - v) rather than g + (v - g) so that a zero
+ * keeps its sign (-0: g = -0, g - v = +0, -0 - +0 = -0).  Three
+ * floating-point operations, which run beside the integer ones of bit
+ * rounding. */
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_lanes_veltkamp(nfi_v4d v, double split)
+{
+    nfi_v4d g = v * nfi_splat4(split);
+    return g - (g - v);
+}
+
 /* RNE to p <= 25 bits of a lane v that is zero or whose magnitude lies
  * in [2^emin, max_finite] (an exact product of format values that
  * scan_bounds has shown to be neither tiny nor too large), for a format
- * where nfi_lanes_sub_applies: Veltkamp's splitting, three binary64
- * operations (which run beside the integer operations of the sums).
- * With s = 53 - p >= 28 and C = 2^s + 1: g = RN(C v), then
- * g - RN(g - v) is v rounded to nearest on 53 - s = p bits (Dekker
- * 1971; Boldo 2006 proves it for every radix, with no overflow), and in
- * radix 2 with ties to even a tie goes to even as well: for v = (m +
- * 1/2) u, u the p-bit grid step of v and m its p-bit integer, C v =
- * (m 2^s + 2^(s-1) + m + 1/2) u is a binary64 tie (while C v stays in
- * the binade where the binary64 step is u) and goes to the even
- * neighbour g = (m 2^s + 2^(s-1) + m + c) u, c the parity of m; g - v =
- * (m 2^s + 2^(s-1) + c - 1/2) u is again a tie, rounded to (m 2^s +
- * 2^(s-1)) u whichever c is; the difference (m + c) u is the even
- * neighbour of v.  (tests/kernels/test_lanes checks every tie and its
- * binary64 neighbours for p <= 14 and random ones beyond, in both
- * binades of C v.)  For |v| <= max_finite < 2^(emax + 1), C |v| <
- * 2^(emax + 54 - p) <= 2^1023 (nfi_lanes_sub_applies), so nothing
- * overflows; v >= 2^emin >= 2^-511 keeps every step normal.  Written
- * g - (g - v) rather than g + (v - g) so that a zero keeps its sign (-0:
- * g = -0, g - v = +0, -0 - +0 = -0). */
+ * where nfi_lanes_sub_applies: nfi_lanes_veltkamp with s = 53 - p >= 28.
+ * (tests/kernels/test_lanes checks every tie and its binary64 neighbours
+ * for p <= 14 and random ones beyond, in both binades of C v.)  For
+ * |v| <= max_finite < 2^(emax + 1), C |v| < 2^(emax + 54 - p) <= 2^1023
+ * (nfi_lanes_sub_applies), so nothing overflows; v >= 2^emin >= 2^-511
+ * keeps every step normal. */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_lanes_round_split(const nfi_lanes_sub *c, nfi_v4d v)
 {
-    nfi_v4d g = v * nfi_splat4(c->split);
-    return g - (g - v);
+    return nfi_lanes_veltkamp(v, c->split);
 }
 
 /* RNE to p <= 25 bits of a lane v that, when below 2^emin in magnitude,

@@ -80,6 +80,8 @@ typedef struct nfi_lanes_wide {
     uint64_t max;      /* bits of max_finite */
     double magic;      /* 2^52 Q, Q = 2^(emin - p + 1) the subnormal step */
     double half_q;     /* Q / 2 */
+    uint64_t mid;      /* the bits below the grid of a midpoint */
+    double split;      /* 2^(53 - p) + 1, for nfi_wide_split */
 } nfi_lanes_wide;
 
 /* Whether the lanes apply to a fast context: RNE, 26 <= p <= 52, not a
@@ -97,7 +99,9 @@ static inline nfi_lanes_wide nfi_lanes_wide_of(const nfi_fast *f)
     nfi_lanes_wide c = {(uint64_t)f->shift, f->half_minus_one,
                         f->low_mask, f->min_normal_bits, f->max_finite_bits,
                         f->subnormal_magic,
-                        ldexp(1.0, f->emin - f->p)};
+                        ldexp(1.0, f->emin - f->p),
+                        f->half_minus_one + 1,
+                        ldexp(1.0, 53 - f->p) + 1.0};
     return c;
 }
 
@@ -316,6 +320,81 @@ nfi_wide_sqrt(const nfi_lanes_wide *c, nfi_v4d a, nfi_wide_flags *g)
         s[l] = sqrt(a[l]);
     nfi_v4d r = nfi_wide_fma4(-s, s, a);
     return nfi_wide_round(c, s, r, g);
+}
+
+/* Rounding by Veltkamp's split, for kernels that have proven the values
+ * they round this way normal format values or zeros (sim/matmul_wide.c:
+ * every value under its unchecked watch, the products under plain
+ * products), so that no range needs recording.
+ *
+ * nfi_wide_split(c, v) is RNE_p(v) of a binary64 lane v that is zero or
+ * a normal binary64 number with |v| <= max_finite, for 26 <= p <= 51,
+ * when emax + 54 - p <= 1022 (nfi_wide_split_applies): nfi_lanes_veltkamp
+ * (lanes.h) with s = 53 - p, 2 <= s <= 27; C |v| < 2^(emax + s + 2) <=
+ * 2^1023, and |v| >= 2^emin >= 2^-511 by products_never_tiny.
+ * (tests/kernels/test_matmul_wide checks ties at both ends of the
+ * significand, their binary64 neighbours and random values against the
+ * engine's rounding.)
+ *
+ * The result of an operation is RNE_p(x) for its exact value x, and
+ * RNE_p(RN53(x)) = RNE_p(x) unless RN53(x) is a midpoint of the p-bit
+ * grid (nfi_wide_midpoint) and x is not, that is x is inexact in
+ * binary64 (the argument at the top of this file); exact ties, which
+ * are frequent (sums of values of nearby exponents, products of a value
+ * with few significant bits), the split rounds right.  The operations
+ * below therefore mark the lanes where s = RN53(x) is a midpoint and x
+ * is inexact, and the kernels compute their block again with the error
+ * terms (nfi_wide_mul, nfi_wide_add).  Inexactness:
+ *   - of a product: fma(a, b, -s) != 0, the exact error (as in
+ *     nfi_wide_mul) off the critical path;
+ *   - of a sum: s - a != b or s - b != a.  When a + b = s both
+ *     differences are exact (b and a); when not, the difference with the
+ *     operand of larger magnitude is exact (Dekker's lemma for Fast2Sum)
+ *     and differs from the other operand.
+ * Both need a rare bit pattern on top of a midpoint (an inexact sum,
+ * operands some 53 - p binades apart): the redone blocks are few. */
+static inline bool nfi_wide_split_applies(const nfi_fast *f)
+{
+    return nfi_lanes_wide_apply(f) && f->p <= 51 &&
+           f->format.emax + 54 - f->p <= 1022;
+}
+
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_wide_split(const nfi_lanes_wide *c, nfi_v4d v)
+{
+    return nfi_lanes_veltkamp(v, c->split);
+}
+
+/* All ones in the lanes where s is a midpoint of the p-bit grid: its bits
+ * below the grid are exactly half a step. */
+static inline __attribute__((always_inline)) nfi_v4u
+nfi_wide_midpoint(const nfi_lanes_wide *c, nfi_v4d s)
+{
+    return (nfi_v4u)(((nfi_v4u)s & c->low) == c->mid);
+}
+
+/* The product of format values a and b rounded by the split; *mark gets
+ * the lanes that need the error term (see above). */
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_wide_mul_split(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
+                   nfi_v4u *mark)
+{
+    nfi_v4d s = a * b;
+    nfi_v4u inexact = (nfi_v4u)(nfi_wide_fma4(a, b, -s) != 0.0);
+    *mark |= nfi_wide_midpoint(c, s) & inexact;
+    return nfi_wide_split(c, s);
+}
+
+/* The sum of format values a and b rounded by the split; *mark as for
+ * nfi_wide_mul_split. */
+static inline __attribute__((always_inline)) nfi_v4d
+nfi_wide_add_split(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
+                   nfi_v4u *mark)
+{
+    nfi_v4d s = a + b;
+    nfi_v4u inexact = (nfi_v4u)((s - a != b) | (s - b != a));
+    *mark |= nfi_wide_midpoint(c, s) & inexact;
+    return nfi_wide_split(c, s);
 }
 
 #endif

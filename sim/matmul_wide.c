@@ -147,74 +147,123 @@ bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
            NFI_WIDE_UNCHECKED;
 }
 
-/* Columns j0..j0+7 of up to two rows: four vectors of running sums stay
- * in registers through the terms, independent chains for the pipeline.
+/* The operands of rows_kernel's rows (see there), for rows_block. */
+typedef struct rows_terms {
+    const double *a1, *a2;     /* the factors of rows 0 and 1 */
+    const uint32_t *x1, *x2;   /* their term indices, or NULL */
+    ptrdiff_t ak;              /* the factors' stride without indices */
+    const double *bt, *bias;
+    size_t w;
+} rows_terms;
+
+/* The four rounded products of term t in columns j0..j0+7: q[0], q[1]
+ * of row 0, q[2], q[3] of row 1.  With split, by the split, unwatched,
+ * marking in *mark the lanes that need their error term (lanes_wide.h);
+ * otherwise with the error terms under the flags p1, p2. */
+static inline __attribute__((always_inline)) void
+term_products(const nfi_lanes_wide *cw, const rows_terms *o, size_t t,
+              size_t j0, bool split, nfi_v4u *mark, nfi_wide_flags *p1,
+              nfi_wide_flags *p2, nfi_v4d q[4])
+{
+    const bool ix = o->x1 != NULL;
+    const double *r1 = o->bt + (ix ? (size_t)o->x1[t] : t) * o->w + j0;
+    const double *r2 = o->bt + (ix ? (size_t)o->x2[t] : t) * o->w + j0;
+    nfi_v4d x = nfi_splat4(ix ? o->a1[o->x1[t]]
+                              : o->a1[(ptrdiff_t)t * o->ak]);
+    nfi_v4d y = nfi_splat4(ix ? o->a2[o->x2[t]]
+                              : o->a2[(ptrdiff_t)t * o->ak]);
+    nfi_v4d b[4] = {nfi_load4(r1), nfi_load4(r1 + 4), nfi_load4(r2),
+                    nfi_load4(r2 + 4)};
+    for (int v = 0; v < 4; v++)
+        q[v] = split ? nfi_wide_mul_split(cw, v < 2 ? x : y, b[v], mark)
+                     : nfi_wide_mul(cw, v < 2 ? x : y, b[v],
+                                    v < 2 ? p1 : p2);
+}
+
+/* A sum of rows_block, as term_products rounds a product. */
+static inline __attribute__((always_inline)) nfi_v4d
+block_sum(const nfi_lanes_wide *cw, nfi_v4d a, nfi_v4d b, bool split,
+          nfi_v4u *mark, nfi_wide_flags *g)
+{
+    return split ? nfi_wide_add_split(cw, a, b, mark)
+                 : nfi_wide_add(cw, a, b, g);
+}
+
+/* Columns j0..j0+7 of up to two rows into v[0..3] (row 0's two vectors,
+ * then row 1's): four vectors of running sums stay in registers through
+ * the terms, independent chains for the pipeline.  The products are
+ * rounded by the split when split_products, the sums when split_sums
+ * (marks in *mark), the others with their error terms under the flags
+ * p1, p2 (products) and g1, g2 (sums), NULL for none. */
+static inline __attribute__((always_inline)) void
+rows_block(const nfi_lanes_wide *cw, const rows_terms *o, size_t count,
+           size_t j0, bool split_products, bool split_sums, nfi_v4u *mark,
+           nfi_wide_flags *g1, nfi_wide_flags *g2, nfi_wide_flags *p1,
+           nfi_wide_flags *p2, nfi_v4d v[4])
+{
+    nfi_v4d q[4];
+    term_products(cw, o, 0, j0, split_products, mark, p1, p2, v);
+    for (size_t t = 1; t < count; t++) {
+        term_products(cw, o, t, j0, split_products, mark, p1, p2, q);
+        for (int r = 0; r < 4; r++)
+            v[r] = block_sum(cw, v[r], q[r], split_sums, mark,
+                             r < 2 ? g1 : g2);
+    }
+    if (o->bias != NULL) {
+        nfi_v4d b0 = nfi_load4(o->bias + j0), b1 = nfi_load4(o->bias + j0 + 4);
+        for (int r = 0; r < 4; r++)
+            v[r] = block_sum(cw, v[r], r % 2 ? b1 : b0, split_sums, mark,
+                             r < 2 ? g1 : g2);
+    }
+}
+
+/* Up to two rows of a product, eight columns at a time (rows_block).
  * Row r (0 or 1) has `count` terms t: with ix NULL, the products
  * a_r[t ak] bt[t w + j] of the rows a_r = a + r a_row; otherwise
  * av[r][ix[r][t]] bt[ix[r][t] w + j] (matmul_fast.c drops the zero terms
  * of a row and pads with zero terms).  With checked false, no range is
  * recorded (g NULL); with plain_products, the products are rounded
- * without a watch.  Returns the flags, bit r for row r. */
+ * without a watch.  With split (nfi_wide_split_applies), the values
+ * rounded without a watch are rounded by the split (lanes_wide.h), and
+ * a block with a marked lane is computed again with the error terms
+ * (the flags of its first pass stay: at worst they send a row to the
+ * general operations needlessly).  Returns the flags, bit r for row r. */
 static inline __attribute__((always_inline)) int
 rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w,
             size_t count, const double *a, ptrdiff_t a_row, ptrdiff_t ak,
             const double *const *av, const uint32_t *const *ix,
             const double *bt, const double *bias, double *c, bool checked,
-            bool subnormal, bool plain_products)
+            bool subnormal, bool plain_products, bool split)
 {
     const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
-    const double *a1 = ix ? av[0] : a;
-    const double *a2 = ix ? av[rows > 1] : rows > 1 ? a + a_row : a;
-    const uint32_t *x1 = ix ? ix[0] : NULL, *x2 = ix ? ix[rows > 1] : NULL;
+    rows_terms o = {ix ? av[0] : a,
+                    ix ? av[rows > 1] : rows > 1 ? a + a_row : a,
+                    ix ? ix[0] : NULL, ix ? ix[rows > 1] : NULL,
+                    ak, bt, bias, w};
     nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
     nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
     /* the products' watch: none where they are proven normal */
     nfi_wide_flags *p1 = plain_products ? NULL : g1;
     nfi_wide_flags *p2 = plain_products ? NULL : g2;
-/* Term t of each row: its factors x, y and its rows of bt r1, r2. */
-#define TERM(t)                                                             \
-    const double *r1 = bt + (ix ? (size_t)x1[t] : (t)) * w + j0;            \
-    const double *r2 = bt + (ix ? (size_t)x2[t] : (t)) * w + j0;            \
-    nfi_v4d x = nfi_splat4(ix ? a1[x1[t]] : a1[(ptrdiff_t)(t) * ak]);       \
-    nfi_v4d y = nfi_splat4(ix ? a2[x2[t]] : a2[(ptrdiff_t)(t) * ak])
+    const bool split_products = split && (plain_products || !checked);
+    const bool split_sums = split && !checked;
     for (size_t j0 = 0; j0 < w; j0 += 8) {
-        TERM(0);
-        nfi_v4d s0 = nfi_wide_mul(&cw, x, nfi_load4(r1), p1);
-        nfi_v4d s1 = nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), p1);
-        nfi_v4d u0 = nfi_wide_mul(&cw, y, nfi_load4(r2), p2);
-        nfi_v4d u1 = nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), p2);
-        for (size_t t = 1; t < count; t++) {
-            TERM(t);
-            s0 = nfi_wide_add(&cw, s0,
-                              nfi_wide_mul(&cw, x, nfi_load4(r1), p1), g1);
-            s1 = nfi_wide_add(&cw, s1,
-                              nfi_wide_mul(&cw, x, nfi_load4(r1 + 4), p1),
-                              g1);
-            u0 = nfi_wide_add(&cw, u0,
-                              nfi_wide_mul(&cw, y, nfi_load4(r2), p2), g2);
-            u1 = nfi_wide_add(&cw, u1,
-                              nfi_wide_mul(&cw, y, nfi_load4(r2 + 4), p2),
-                              g2);
-        }
-        if (bias != NULL) {
-            nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
-            s0 = nfi_wide_add(&cw, s0, b0, g1);
-            s1 = nfi_wide_add(&cw, s1, b1, g1);
-            u0 = nfi_wide_add(&cw, u0, b0, g2);
-            u1 = nfi_wide_add(&cw, u1, b1, g2);
-        }
+        nfi_v4d v[4];
+        nfi_v4u mark = {0, 0, 0, 0};
+        rows_block(&cw, &o, count, j0, split_products, split_sums, &mark,
+                   g1, g2, p1, p2, v);
+        if (split_products && nfi_lanes_any(mark))
+            rows_block(&cw, &o, count, j0, false, false, &mark, g1, g2, p1,
+                       p2, v);
         double s[16];
-        nfi_store4(s, s0);
-        nfi_store4(s + 4, s1);
-        nfi_store4(s + 8, u0);
-        nfi_store4(s + 12, u1);
+        for (int q = 0; q < 4; q++)
+            nfi_store4(s + 4 * q, v[q]);
         for (size_t j = 0; j < 8 && j0 + j < n; j++) {
             c[j0 + j] = s[j];
             if (rows > 1)
                 c[n + j0 + j] = s[8 + j];
         }
     }
-#undef TERM
     if (!checked)
         return 0;
     return nfi_wide_flagged(&cw, &f1) |
@@ -235,16 +284,19 @@ rows_watched(const nfi_fast *f, size_t rows, size_t n, size_t w,
 {
     int watch = *how & ~NFI_WIDE_PLAIN_PRODUCTS;
     bool plain = (*how & NFI_WIDE_PLAIN_PRODUCTS) != 0;
+    bool split = nfi_wide_split_applies(f);
 /* the kernel with constant watch flags, so that each instance drops the
  * work its watch does not need */
+#define ROWS(checked, subnormal, plain, split)                              \
+    rows_kernel(f, rows, n, w, count, a, a_row, ak, av, ix, bt, bias, c,    \
+                checked, subnormal, plain, split)
 #define KERNEL(checked, subnormal)                                          \
-    (plain ? rows_kernel(f, rows, n, w, count, a, a_row, ak, av, ix, bt,    \
-                         bias, c, checked, subnormal, true)                 \
-           : rows_kernel(f, rows, n, w, count, a, a_row, ak, av, ix, bt,    \
-                         bias, c, checked, subnormal, false))
+    (plain ? split ? ROWS(checked, subnormal, true, true)                   \
+                   : ROWS(checked, subnormal, true, false)                  \
+           : ROWS(checked, subnormal, false, false))
     if (watch == NFI_WIDE_UNCHECKED)
-        return rows_kernel(f, rows, n, w, count, a, a_row, ak, av, ix, bt,
-                           bias, c, false, false, false);
+        return split ? ROWS(false, false, false, true)
+                     : ROWS(false, false, false, false);
     if (watch == NFI_WIDE_SUBNORMAL && f->format.subnormals)
         return KERNEL(true, true);
     int r = KERNEL(true, false);
@@ -253,6 +305,7 @@ rows_watched(const nfi_fast *f, size_t rows, size_t n, size_t w,
     *how = NFI_WIDE_SUBNORMAL | (*how & NFI_WIDE_PLAIN_PRODUCTS);
     return KERNEL(true, true);
 #undef KERNEL
+#undef ROWS
 }
 
 NFI_FMA_CLONES

@@ -316,6 +316,24 @@ static bool tie_product(const nfi_fast *f, double *a, double *b)
     return true;
 }
 
+/* A pair whose product is exactly a midpoint of the p-bit grid: a = 3
+ * (scaled), b = m scaled with m a p-bit integer, m = 2 (mod 4) and
+ * 3m >= 2^(p+1), so that 3m has p + 2 significant bits ending in binary
+ * 10: half a step of its grid (exact in binary64, p + 2 <= 53). */
+static void exact_tie_product(const nfi_fast *f, double *a, double *b)
+{
+    int p = f->p;
+    uint64_t low = ((1ULL << (p + 1)) + 2) / 3, top = 1ULL << p;
+    uint64_t m = (low + rng_below(&rng, top - low)) & ~3ULL;
+    m = m < low ? m + 6 : m + 2;
+    *a = exact_scaled(3, (int)rng_range(&rng, -3, 3));
+    *b = exact_scaled(m, (int)rng_range(&rng, -3, 3) - p + 1);
+    if (rng_below(&rng, 2))
+        *a = -*a;
+    if (rng_below(&rng, 2))
+        *b = -*b;
+}
+
 /* A value b such that a + b lies at or next to a midpoint of a's grid
  * (a normal, non-zero): half a step of a's grid, plus or minus a few
  * units of b's last place, of either sign; truncated onto the format's
@@ -454,6 +472,106 @@ static void lane_ops(void)
     }
 }
 
+/* Whether a binary64 value is zero or lies in [2^emin, max_finite] in
+ * magnitude. */
+static bool in_normal_range(const nfi_fast *f, double v)
+{
+    double a = fabs(v);
+    return a == 0.0 || (a >= ldexp(1.0, f->emin) && a <= f->max_finite);
+}
+
+/* The split operations (nfi_wide_mul_split, nfi_wide_add_split) on four
+ * product ties a b and four sum ties x + y of moderate size (normal
+ * values): a lane left unmarked must hold the twin's value, whatever
+ * the split did elsewhere.  kept[0], kept[1] count the exact ties (the
+ * binary64 value a midpoint with no error) that products and sums left
+ * unmarked: those the split itself rounds to even. */
+static void split_ties(const nfi_fast *f, const char *spec, const double *a,
+                       const double *b, const double *pw, const double *x,
+                       const double *y, const double *sw, long kept[2])
+{
+    const nfi_lanes_wide c = nfi_lanes_wide_of(f);
+    nfi_v4u pr = {0, 0, 0, 0}, sr = pr;
+    nfi_v4d pv = nfi_wide_mul_split(&c, nfi_load4(a), nfi_load4(b), &pr);
+    nfi_v4d sv = nfi_wide_add_split(&c, nfi_load4(x), nfi_load4(y), &sr);
+    for (int l = 0; l < 4; l++) {
+        double ps = a[l] * b[l], ss = x[l] + y[l];
+        bool pmid = (nfi_bits_of(ps) & f->low_mask) == f->half_minus_one + 1;
+        bool smid = (nfi_bits_of(ss) & f->low_mask) == f->half_minus_one + 1;
+        /* the split's domain: normal values and zeros (the kernels
+         * use it only where every value is proven so) */
+        bool pin = in_normal_range(f, ps), sin = in_normal_range(f, ss);
+        kept[0] += pin && !pr[l] && pmid && fma(a[l], b[l], -ps) == 0.0;
+        kept[1] += sin && !sr[l] && smid && (x[l] - ss) + y[l] == 0.0;
+        if (!pr[l] && pin)
+            check_true(same_double(pw[l], pv[l]), "mul split %s: %a * %a: "
+                       "expected %a, got %a", spec, a[l], b[l], pw[l],
+                       pv[l]);
+        if (!sr[l] && sin)
+            check_true(same_double(sw[l], sv[l]), "add split %s: %a + %a: "
+                       "expected %a, got %a", spec, x[l], y[l], sw[l],
+                       sv[l]);
+    }
+}
+
+/* nfi_wide_split on its own against the engine's rounding of a binary64
+ * value (nfi_fast_round): every kind of tie of the p-bit grid (least,
+ * greatest and random significands, so that C v falls in both of its
+ * binades), their binary64 neighbours and random values, at exponents
+ * across the normal range up to the largest finite value, both signs;
+ * and zeros keep their sign. */
+static void split_rounding(void)
+{
+    for (size_t i = 0; i < SPEC_COUNT; i++) {
+        nfi_fast f;
+        if (!make_ctx(&f, specs[i]) || !nfi_wide_split_applies(&f))
+            continue;
+        const nfi_lanes_wide c = nfi_lanes_wide_of(&f);
+        int p = f.p, emax = (int)f.format.emax;
+        uint64_t top = 1ULL << (p - 1);
+        for (int rep = 0; rep < 20000; rep++) {
+            double v[4], want[4];
+            for (int l = 0; l < 4; l++) {
+                uint64_t m;
+                switch (rng_below(&rng, 4)) {
+                case 0: m = top; break;
+                case 1: m = 2 * top - 1; break;
+                default: m = top + rng_below(&rng, top); break;
+                }
+                int ex = random_exponent(&f);
+                /* (m + 1/2) u with u = 2^(ex - p + 1), on 54 - p + p
+                 * bits: 2 m + 1 scaled by 2^(ex - p) */
+                double t = exact_scaled(2 * m + 1, ex - p);
+                if (ex == emax && m == 2 * top - 1)
+                    t = exact_scaled(2 * m - 1, ex - p); /* in range */
+                switch (rng_below(&rng, 4)) {
+                case 0: t = nextafter(t, 0.0); break;
+                case 1: t = nextafter(t, INFINITY); break;
+                case 2:
+                    t = exact_scaled((rng_next(&rng) >> 11) | (1ULL << 52),
+                                     ex - 52);
+                    break;
+                default: break;
+                }
+                if (t > f.max_finite)
+                    t = f.max_finite;
+                v[l] = rng_below(&rng, 2) ? -t : t;
+                want[l] = nfi_fast_round(&f, v[l]);
+            }
+            nfi_v4d r = nfi_wide_split(&c, nfi_load4(v));
+            for (int l = 0; l < 4; l++)
+                check_true(same_double(want[l], r[l]), "split %s: %a: "
+                           "expected %a, got %a", specs[i], v[l], want[l],
+                           r[l]);
+        }
+        double zeros[4] = {0.0, -0.0, -0.0, 0.0};
+        nfi_v4d z = nfi_wide_split(&c, nfi_load4(zeros));
+        for (int l = 0; l < 4; l++)
+            check_true(same_double(zeros[l], z[l]), "split %s keeps the "
+                       "sign of zero %a: got %a", specs[i], zeros[l], z[l]);
+    }
+}
+
 /* Targeted ties only, four per vector, so that every vector is checked
  * by value; counts how many were binary64 midpoints with an error. */
 static void lane_ties(void)
@@ -463,12 +581,15 @@ static void lane_ties(void)
         if (!make_ctx(&f, specs[i]))
             continue;
         const nfi_lanes_wide c = nfi_lanes_wide_of(&f);
-        long mid_err[2] = {0, 0};
+        long mid_err[2] = {0, 0}, split_kept[2] = {0, 0};
         for (int rep = 0; rep < 5000; rep++) {
             double a[4], b[4], x[4], y[4], pw[4], sw[4];
             for (int l = 0; l < 4; l++) {
-                while (!tie_product(&f, &a[l], &b[l])) {
-                }
+                if (rng_below(&rng, 4) == 0)
+                    exact_tie_product(&f, &a[l], &b[l]);
+                else
+                    while (!tie_product(&f, &a[l], &b[l])) {
+                    }
                 tie_sum(&f, (int)rng_range(&rng, -3, 3), &x[l], &y[l]);
                 pw[l] = nfi_fast_mul(&f, a[l], b[l]);
                 sw[l] = nfi_fast_add(&f, x[l], y[l]);
@@ -485,6 +606,8 @@ static void lane_ties(void)
             nfi_v4d sv = nfi_wide_add(&c, nfi_load4(x), nfi_load4(y), &so);
             check_lanes(&f, "mul tie", specs[i], a, b, pv, &po, pw, true);
             check_lanes(&f, "add tie", specs[i], x, y, sv, &so, sw, false);
+            if (nfi_wide_split_applies(&f))
+                split_ties(&f, specs[i], a, b, pw, x, y, sw, split_kept);
         }
         /* p = 26: products and these sums are exact in binary64; a
          * sum tie with an error needs b's bits, 2^(ex - 2p + 1), on the
@@ -494,6 +617,11 @@ static void lane_ties(void)
                    (!sums_room || mid_err[1] > 1000),
                    "%s: only %ld and %ld midpoints with an error",
                    specs[i], mid_err[0], mid_err[1]);
+        check_true(!nfi_wide_split_applies(&f) ||
+                   (split_kept[0] > 1000 && split_kept[1] > 1000),
+                   "%s: the split kept only %ld exact product ties and "
+                   "%ld exact sum ties", specs[i], split_kept[0],
+                   split_kept[1]);
     }
 }
 
@@ -600,6 +728,23 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
                 break;
         free(unchecked);
     }
+    int watch = nfi_matmul_wide_watch(f, 1, k, ai, 0, ak, w, bt, bp);
+    if (watch == (NFI_WIDE_CHECKED | NFI_WIDE_PLAIN_PRODUCTS)) {
+        /* Products proven normal, sums watched: the twin's values
+         * unless a sum was flagged. */
+        double *plain = calloc(w, sizeof *plain);
+        int r = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt, bp,
+                                     plain, &watch);
+        check_true(!r || edge || must || big, "%s: plain products "
+                   "flagged a row that stays in range", label);
+        for (size_t j = 0; j < n && !r; j++)
+            if (!check_true(same_double(want[j], plain[j]), "%s: plain "
+                            "products, column %zu: expected %a, got %a",
+                            label, j, want[j], plain[j]))
+                break;
+        clean[4] += !r;
+        free(plain);
+    }
     if (f->format.subnormals) {
         /* Subnormal lanes from the start: only values beyond max_finite,
          * infinities and NaN may be flagged; the rest is the twin's. */
@@ -672,7 +817,7 @@ static void rows(void)
         nfi_fast f;
         if (!make_ctx(&f, specs[i]))
             continue;
-        long clean[4] = {0, 0, 0, 0};
+        long clean[5] = {0, 0, 0, 0, 0};
         for (int rep = 0; rep < 6; rep++)
             for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
                 for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++)
@@ -684,10 +829,12 @@ static void rows(void)
         bool room = f.emin <= -126;
         check_true(clean[0] > 100 && clean[1] > 100 &&
                    (!room || clean[2] > 50) &&
-                   (!f.format.subnormals || clean[3] > 100),
+                   (!f.format.subnormals || clean[3] > 100) &&
+                   clean[4] > 50,
                    "%s: only %ld rows and %ld column sums unflagged, %ld "
-                   "rows proven safe, %ld rows of subnormal lanes",
-                   specs[i], clean[0], clean[1], clean[2], clean[3]);
+                   "rows proven safe, %ld rows of subnormal lanes, %ld of "
+                   "plain products", specs[i], clean[0], clean[1],
+                   clean[2], clean[3], clean[4]);
     }
 }
 
@@ -772,6 +919,7 @@ int main(void)
     round_exhaustive();
     lane_ops();
     lane_ties();
+    split_rounding();
     rows();
     public_route();
     return harness_finish();
