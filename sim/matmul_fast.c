@@ -330,13 +330,17 @@ rows_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
 #define FACTOR(r, t)                                                        \
     nfi_splat4(ix ? ar[r][xr[r][t]] : a[(r) * a_row + (ptrdiff_t)(t) * ak])
     for (size_t j0 = 0; j0 < w; j0 += 8) {
+        /* every loop over the rows unrolled, so that the running sums
+         * stay in registers */
         nfi_v4d s0[ROWS], s1[ROWS];
+#pragma GCC unroll 4
         for (int r = 0; r < rows; r++) {
             nfi_v4d x = FACTOR(r, 0);
             s0[r] = RP(x * nfi_load4(ROW(r, 0)));
             s1[r] = RP(x * nfi_load4(ROW(r, 0) + 4));
         }
         for (size_t t = 1; t < count; t++) {
+#pragma GCC unroll 4
             for (int r = 0; r < rows; r++) {
                 nfi_v4d x = FACTOR(r, t);
                 nfi_v4d p0 = RP(x * nfi_load4(ROW(r, t)));
@@ -347,11 +351,13 @@ rows_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
         }
         if (bias != NULL) {
             nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
+#pragma GCC unroll 4
             for (int r = 0; r < rows; r++) {
                 s0[r] = RS(s0[r] + b0);
                 s1[r] = RS(s1[r] + b1);
             }
         }
+#pragma GCC unroll 4
         for (int r = 0; r < rows; r++) {
             double s[8];
             nfi_store4(s, s0[r]);
