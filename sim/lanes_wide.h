@@ -352,10 +352,17 @@ nfi_wide_sqrt(const nfi_lanes_wide *c, nfi_v4d a, nfi_wide_flags *g)
  *     operand of larger magnitude is exact (Dekker's lemma for Fast2Sum)
  *     and differs from the other operand.
  * Both need a rare bit pattern on top of a midpoint (an inexact sum,
- * operands some 53 - p binades apart): the redone blocks are few. */
+ * operands some 53 - p binades apart): the redone blocks are few while
+ * 53 - p is large.  A binary64 result with random low bits is a
+ * midpoint once in 2^(53 - p); a block of a matrix product rounds some
+ * 4000 values, so from p = 37 on a good part of the blocks would be
+ * computed twice (at p = 51 nearly all: 1.6 times slower), and the
+ * kernels use the split only up to NFI_WIDE_SPLIT_MAX_P (the proof
+ * holds up to 51). */
+#define NFI_WIDE_SPLIT_MAX_P 36
 static inline bool nfi_wide_split_applies(const nfi_fast *f)
 {
-    return nfi_lanes_wide_apply(f) && f->p <= 51 &&
+    return nfi_lanes_wide_apply(f) && f->p <= NFI_WIDE_SPLIT_MAX_P &&
            f->format.emax + 54 - f->p <= 1022;
 }
 
