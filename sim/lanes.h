@@ -124,6 +124,49 @@ nfi_lanes_round(const nfi_lanes_rne *c, nfi_v4d v, nfi_v4u *outside)
     return (nfi_v4d)r;
 }
 
+/* The range of count contiguous values by the bit patterns of their
+ * magnitudes, folded into *top (the largest pattern: a NaN's is above
+ * every number's, an infinity's above every finite one's) and *low (the
+ * smallest pattern less one, a zero wrapping to UINT64_MAX: the smallest
+ * non-zero magnitude less one; UINT64_MAX when there is none), four
+ * lanes at a time.  Magnitude patterns are below 2^63, so signed 64-bit
+ * comparisons (which AVX2 has; it has no unsigned ones) order them; a
+ * zero enters the lanes' minimum as INT64_MAX, which only a NaN's
+ * pattern reaches, and a NaN already makes *top exceed every number's.
+ * At the end a minimum of INT64_MAX (nothing non-zero) leaves *low as it
+ * was. */
+static inline __attribute__((always_inline)) void
+nfi_lanes_span(const double *v, size_t count, uint64_t *top, uint64_t *low)
+{
+    typedef int64_t v4i __attribute__((vector_size(32)));
+    const uint64_t magnitude = 0x7fffffffffffffffULL;
+    const int64_t none = INT64_MAX;
+    v4i most = {0, 0, 0, 0}, least = {none, none, none, none};
+    size_t t = 0;
+    for (; t + 4 <= count; t += 4) {
+        v4i mag = (v4i)((nfi_v4u)nfi_load4(v + t) & magnitude);
+        v4i up = mag > most;
+        most = (mag & up) | (most & ~up);
+        v4i zero = mag == 0;
+        v4i cand = mag | (zero & none);
+        v4i down = cand < least;
+        least = (cand & down) | (least & ~down);
+    }
+    for (int l = 0; l < 4; l++) {
+        uint64_t hi = (uint64_t)most[l];
+        *top = hi > *top ? hi : *top;
+        if (least[l] != none && (uint64_t)least[l] - 1 < *low)
+            *low = (uint64_t)least[l] - 1;
+    }
+    for (; t < count; t++) {
+        uint64_t x;
+        memcpy(&x, v + t, sizeof x);
+        x &= magnitude;
+        *top = x > *top ? x : *top;
+        *low = x - 1 < *low ? x - 1 : *low;
+    }
+}
+
 /* Whether any lane was flagged. */
 static inline __attribute__((always_inline)) int
 nfi_lanes_any(nfi_v4u outside)

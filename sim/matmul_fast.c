@@ -147,7 +147,7 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
  * about NaN payloads) a lane that is NaN, sends the row back to the full
  * kernel.  The lanes' flags agree too: the non-zero values are the same
  * and a zero is never flagged; the range proofs (scan_bounds,
- * nfi_matmul_wide_safe) bound sums of up to k terms, so they hold for
+ * nfi_matmul_wide_watch) bound sums of up to k terms, so they hold for
  * fewer.  Skipping needs every b value finite (0 * inf is NaN): the
  * packing of b checks that.  A row whose terms are all zero keeps one
  * (a zero) so that every row has a first term; rows taken together are
@@ -305,6 +305,10 @@ round_sum(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
  * Returns whether a lane was flagged: the caller then recomputes the
  * rows with the general array operations. */
 #define ROWS 4
+/* #pragma GCC unroll ROWS, with ROWS expanded */
+#define PRAGMA(x) _Pragma(#x)
+#define UNROLL(n) PRAGMA(GCC unroll n)
+#define UNROLL_ROWS UNROLL(ROWS)
 static inline __attribute__((always_inline)) int
 rows_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
           int rows, size_t n, size_t w, size_t k, size_t count,
@@ -333,14 +337,14 @@ rows_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
         /* every loop over the rows unrolled, so that the running sums
          * stay in registers */
         nfi_v4d s0[ROWS], s1[ROWS];
-#pragma GCC unroll 4
+        UNROLL_ROWS
         for (int r = 0; r < rows; r++) {
             nfi_v4d x = FACTOR(r, 0);
             s0[r] = RP(x * nfi_load4(ROW(r, 0)));
             s1[r] = RP(x * nfi_load4(ROW(r, 0) + 4));
         }
         for (size_t t = 1; t < count; t++) {
-#pragma GCC unroll 4
+            UNROLL_ROWS
             for (int r = 0; r < rows; r++) {
                 nfi_v4d x = FACTOR(r, t);
                 nfi_v4d p0 = RP(x * nfi_load4(ROW(r, t)));
@@ -351,13 +355,13 @@ rows_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
         }
         if (bias != NULL) {
             nfi_v4d b0 = nfi_load4(bias + j0), b1 = nfi_load4(bias + j0 + 4);
-#pragma GCC unroll 4
+            UNROLL_ROWS
             for (int r = 0; r < rows; r++) {
                 s0[r] = RS(s0[r] + b0);
                 s1[r] = RS(s1[r] + b1);
             }
         }
-#pragma GCC unroll 4
+        UNROLL_ROWS
         for (int r = 0; r < rows; r++) {
             double s[8];
             nfi_store4(s, s0[r]);
@@ -444,44 +448,6 @@ static inline double double_of(uint64_t b)
  * a and b, every non-zero product is at least a b, computed exactly in
  * binary64 (products never underflow there, a kernel requirement); when
  * a b >= 2^emin, no product is tiny. */
-/* Folds count contiguous values into *top (the largest magnitude bit
- * pattern) and *low (the smallest pattern less one, zero wrapping to
- * UINT64_MAX: the smallest non-zero magnitude less one), as the scalar
- * loops of scan_bounds do, four lanes at a time.  Magnitude patterns are
- * below 2^63, so signed 64-bit comparisons (which AVX2 has; it has no
- * unsigned ones) order them; a zero enters the lanes' minimum as
- * INT64_MAX, which only a NaN's pattern reaches, and a NaN already makes
- * *top exceed every number's.  At the end a minimum of INT64_MAX
- * (nothing non-zero) leaves *low as it was. */
-static inline __attribute__((always_inline)) void
-span_bits(const double *v, size_t count, uint64_t *top, uint64_t *low)
-{
-    const int64_t none = INT64_MAX;
-    nfi_v4i most = {0, 0, 0, 0}, least = {none, none, none, none};
-    size_t t = 0;
-    for (; t + 4 <= count; t += 4) {
-        nfi_v4i mag = (nfi_v4i)((nfi_v4u)nfi_load4(v + t) &
-                                0x7fffffffffffffffULL);
-        nfi_v4i up = mag > most;
-        most = (mag & up) | (most & ~up);
-        nfi_v4i zero = mag == 0;
-        nfi_v4i cand = mag | (zero & none);
-        nfi_v4i down = cand < least;
-        least = (cand & down) | (least & ~down);
-    }
-    for (int l = 0; l < 4; l++) {
-        uint64_t hi = (uint64_t)most[l];
-        *top = hi > *top ? hi : *top;
-        if (least[l] != none && (uint64_t)least[l] - 1 < *low)
-            *low = (uint64_t)least[l] - 1;
-    }
-    for (; t < count; t++) {
-        uint64_t x = magnitude_bits(v[t]);
-        *top = x > *top ? x : *top;
-        *low = x - 1 < *low ? x - 1 : *low;
-    }
-}
-
 NFI_FMA_CLONES
 static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
                        const double *a, ptrdiff_t a_row, ptrdiff_t ak,
@@ -496,7 +462,7 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
     for (size_t i = 0; i < m; i++) {
         const double *ai = a + (ptrdiff_t)i * a_row;
         if (ak == 1) { /* contiguous: in lanes */
-            span_bits(ai, k, &top_a, &low_a);
+            nfi_lanes_span(ai, k, &top_a, &low_a);
             continue;
         }
         for (size_t t = 0; t < k; t++) {
@@ -505,11 +471,10 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
             low_a = v - 1 < low_a ? v - 1 : low_a;
         }
     }
-    span_bits(bt, k * w, &top_b, &low_b);
-    for (size_t j = 0; bias != NULL && j < w; j++) {
-        uint64_t v = magnitude_bits(bias[j]);
-        top_c = v > top_c ? v : top_c;
-    }
+    nfi_lanes_span(bt, k * w, &top_b, &low_b);
+    uint64_t low_c = UINT64_MAX; /* not needed */
+    if (bias != NULL)
+        nfi_lanes_span(bias, w, &top_c, &low_c);
     double big_a = double_of(top_a), big_b = double_of(top_b);
     double big_c = double_of(top_c);
     if (!(big_a <= DBL_MAX && big_b <= DBL_MAX && big_c <= DBL_MAX))

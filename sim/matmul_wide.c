@@ -21,39 +21,24 @@ typedef struct span {
     bool finite;
 } span;
 
-/* Adds count contiguous values to s, four lanes at a time without
- * branches: zeros count as +inf for the least, and a NaN fails the
- * finite test (a comparison with a NaN is false). */
+/* Adds count contiguous values to s: their range by nfi_lanes_span,
+ * read as numbers (a largest pattern above DBL_MAX's is an infinity or
+ * a NaN, and a NaN fails the comparisons). */
 NFI_FMA_CLONES
 static void span_add_run(span *s, const double *v, size_t count)
 {
-    const nfi_v4d inf = nfi_splat4(INFINITY), big = nfi_splat4(DBL_MAX);
-    const nfi_v4u magnitude = {~0ULL >> 1, ~0ULL >> 1, ~0ULL >> 1,
-                               ~0ULL >> 1};
-    nfi_v4d least = inf, most = nfi_splat4(0.0);
-    nfi_v4u finite = {~0ULL, ~0ULL, ~0ULL, ~0ULL};
-    size_t i = 0;
-    for (; i + 4 <= count; i += 4) {
-        nfi_v4d a = (nfi_v4d)((nfi_v4u)nfi_load4(v + i) & magnitude);
-        finite &= (nfi_v4u)(a <= big);
-        nfi_v4u zero = (nfi_v4u)(a == 0.0);
-        nfi_v4d z = (nfi_v4d)(((nfi_v4u)inf & zero) | ((nfi_v4u)a & ~zero));
-        nfi_v4u lower = (nfi_v4u)(z < least), higher = (nfi_v4u)(a > most);
-        least = (nfi_v4d)(((nfi_v4u)z & lower) | ((nfi_v4u)least & ~lower));
-        most = (nfi_v4d)(((nfi_v4u)a & higher) | ((nfi_v4u)most & ~higher));
-    }
-    for (int l = 0; l < 4; l++) {
-        s->finite &= finite[l] != 0;
-        s->least = least[l] < s->least ? least[l] : s->least;
-        s->most = most[l] > s->most ? most[l] : s->most;
-    }
-    for (; i < count; i++) {
-        double a = fabs(v[i]);
-        s->finite &= a <= DBL_MAX;
-        if (a != 0.0 && a < s->least)
-            s->least = a;
-        if (a > s->most)
-            s->most = a;
+    uint64_t top = 0, low = UINT64_MAX;
+    nfi_lanes_span(v, count, &top, &low);
+    double most, least;
+    memcpy(&most, &top, sizeof most);
+    s->finite &= most <= DBL_MAX;
+    if (most > s->most)
+        s->most = most;
+    if (low != UINT64_MAX) {
+        uint64_t b = low + 1;
+        memcpy(&least, &b, sizeof least);
+        if (least < s->least)
+            s->least = least;
     }
 }
 
@@ -137,14 +122,6 @@ int nfi_matmul_wide_watch(const nfi_fast *f, size_t m, size_t k,
         return NFI_WIDE_UNCHECKED;
     return NFI_WIDE_CHECKED |
            (products_stay_normal(f, &sa, &sb) ? NFI_WIDE_PLAIN_PRODUCTS : 0);
-}
-
-bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
-                          const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-                          size_t w, const double *bt, const double *bias)
-{
-    return nfi_matmul_wide_watch(f, m, k, a, a_row, ak, w, bt, bias) ==
-           NFI_WIDE_UNCHECKED;
 }
 
 /* The operands of rows_kernel's rows (see there), for rows_block. */

@@ -26,17 +26,8 @@
  * 1021. */
 bool nfi_matmul_wide_applies(const nfi_fast *f);
 
-/* Whether no product or sum of nfi_matmul_wide_rows over these operands
- * can be anything but a normal format value or a zero (then the kernel
- * needs no range checks): all operands finite and their magnitudes far
- * enough from the ends of the range (the bound is in matmul_wide.c).
- * Arguments as for nfi_matmul_wide_rows, with m the rows of a. */
-bool nfi_matmul_wide_safe(const nfi_fast *f, size_t m, size_t k,
-                          const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-                          size_t w, const double *bt, const double *bias);
-
 /* How the kernels below watch the range of the values they round:
- *   NFI_WIDE_UNCHECKED  not at all: only when nfi_matmul_wide_safe said
+ *   NFI_WIDE_UNCHECKED  not at all: only when nfi_matmul_wide_watch said
  *                       so for the operands (the kernels return 0);
  *   NFI_WIDE_CHECKED    flag a value above max_finite, infinite or NaN,
  *                       or non-zero below 2^emin; for a format with
@@ -56,10 +47,11 @@ enum { NFI_WIDE_UNCHECKED, NFI_WIDE_CHECKED, NFI_WIDE_SUBNORMAL };
 #define NFI_WIDE_PLAIN_PRODUCTS 8
 
 /* The watch a product of these operands needs (arguments as for
- * nfi_matmul_wide_safe): NFI_WIDE_UNCHECKED when that is safe, else
- * NFI_WIDE_CHECKED, with NFI_WIDE_PLAIN_PRODUCTS when no product can
- * leave the normal range (all operands finite, the least non-zero and
- * the largest magnitudes far enough from the ends). */
+ * nfi_matmul_wide_rows, with m the rows of a): NFI_WIDE_UNCHECKED when
+ * no product or sum can be anything but a normal format value or a zero
+ * (all operands finite and their magnitudes far enough from the ends of
+ * the range; the bound is in matmul_wide.c), else NFI_WIDE_CHECKED, with
+ * NFI_WIDE_PLAIN_PRODUCTS when no product can leave the normal range. */
 int nfi_matmul_wide_watch(const nfi_fast *f, size_t m, size_t k,
                           const double *a, ptrdiff_t a_row, ptrdiff_t ak,
                           size_t w, const double *bt, const double *bias);
@@ -83,8 +75,8 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
  * 2) is the sequential sum over t < count (count >= 1) of the rounded
  * products av[r][ix[r][t]] * bt[ix[r][t] * w + j] (then the bias),
  * written to c[r * n + j]; *how and the result as for
- * nfi_matmul_wide_rows (NFI_WIDE_UNCHECKED only when nfi_matmul_wide_safe
- * holds for a and bt, the terms being some of a's and zero terms). */
+ * nfi_matmul_wide_rows (NFI_WIDE_UNCHECKED only when nfi_matmul_wide_watch
+ * gives it for a and bt, the terms being some of a's and zero terms). */
 int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
                           size_t w, size_t count, const double *const *av,
                           const uint32_t *const *ix, const double *bt,

@@ -700,7 +700,8 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
     for (size_t j = 0; j < w; j++)
         big |= fabs(want[j]) >= f->max_finite / 2;
     const double *bp = with_bias ? bias : NULL;
-    bool safe = nfi_matmul_wide_safe(f, 1, k, ai, 0, ak, w, bt, bp);
+    int watch = nfi_matmul_wide_watch(f, 1, k, ai, 0, ak, w, bt, bp);
+    bool safe = watch == NFI_WIDE_UNCHECKED;
     int how = NFI_WIDE_CHECKED;
     int flagged = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt,
                                        with_bias ? bias : NULL, got, &how);
@@ -728,7 +729,6 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
                 break;
         free(unchecked);
     }
-    int watch = nfi_matmul_wide_watch(f, 1, k, ai, 0, ak, w, bt, bp);
     if (watch == (NFI_WIDE_CHECKED | NFI_WIDE_PLAIN_PRODUCTS)) {
         /* Products proven normal, sums watched: the twin's values
          * unless a sum was flagged. */
