@@ -627,6 +627,31 @@ static void lane_ties(void)
 
 /* ---- 3. Rows and column sums against the scalar loop ---- */
 
+/* One row of row_case's product (a single row a, n columns of bt, the
+ * bias bp or NULL) by nfi_matmul_wide_rows under the watch `how`: a flag
+ * is allowed only when near_ends (a value of the twin comes near the
+ * ends of the range), and an unflagged row must equal the twin's want.
+ * Returns whether the row came out unflagged. */
+static bool watched_row(const nfi_fast *f, const char *label,
+                        const char *what, int how, size_t n, size_t w,
+                        size_t k, const double *ai, ptrdiff_t ak,
+                        const double *bt, const double *bp,
+                        const double *want, bool near_ends)
+{
+    double *got = calloc(w, sizeof *got);
+    int r = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt, bp, got,
+                                 &how);
+    check_true(!r || near_ends, "%s: %s flagged a row that stays in range",
+               label, what);
+    for (size_t j = 0; j < n && !r; j++)
+        if (!check_true(same_double(want[j], got[j]), "%s: %s, column %zu: "
+                        "expected %a, got %a", label, what, j, want[j],
+                        got[j]))
+            break;
+    free(got);
+    return !r;
+}
+
 static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
                      bool with_bias, int mix, long *clean)
 {
@@ -729,40 +754,18 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
                 break;
         free(unchecked);
     }
-    if (watch == (NFI_WIDE_CHECKED | NFI_WIDE_PLAIN_PRODUCTS)) {
-        /* Products proven normal, sums watched: the twin's values
-         * unless a sum was flagged. */
-        double *plain = calloc(w, sizeof *plain);
-        int r = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt, bp,
-                                     plain, &watch);
-        check_true(!r || edge || must || big, "%s: plain products "
-                   "flagged a row that stays in range", label);
-        for (size_t j = 0; j < n && !r; j++)
-            if (!check_true(same_double(want[j], plain[j]), "%s: plain "
-                            "products, column %zu: expected %a, got %a",
-                            label, j, want[j], plain[j]))
-                break;
-        clean[4] += !r;
-        free(plain);
-    }
-    if (f->format.subnormals) {
-        /* Subnormal lanes from the start: only values beyond max_finite,
-         * infinities and NaN may be flagged; the rest is the twin's. */
-        double *sub = calloc(w, sizeof *sub);
-        int watch = NFI_WIDE_SUBNORMAL;
-        int r = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt, bp, sub,
-                                     &watch);
-        check_true(!r || edge || must || big, "%s: subnormal lanes "
-                   "flagged a row that stays in range", label);
-        for (size_t j = 0; j < n && !r; j++)
-            if (!check_true(same_double(want[j], sub[j]), "%s: subnormal "
-                            "lanes, column %zu: expected %a, got %a",
-                            label, j, want[j], sub[j]))
-                break;
-        if (!r)
-            clean[3]++;
-        free(sub);
-    }
+    bool near_ends = edge || must || big;
+    /* Products proven normal, sums watched: the twin's values unless a
+     * sum was flagged. */
+    if (watch == (NFI_WIDE_CHECKED | NFI_WIDE_PLAIN_PRODUCTS))
+        clean[4] += watched_row(f, label, "plain products", watch, n, w, k,
+                                ai, ak, bt, bp, want, near_ends);
+    /* Subnormal lanes from the start: only values beyond max_finite,
+     * infinities and NaN may be flagged; the rest is the twin's. */
+    if (f->format.subnormals)
+        clean[3] += watched_row(f, label, "subnormal lanes",
+                                NFI_WIDE_SUBNORMAL, n, w, k, ai, ak, bt, bp,
+                                want, near_ends);
     if (check_true(flagged ? edge : !must, "%s: flag %d, twin edge %d must "
                    "%d", label, flagged, edge, must) && !flagged) {
         clean[0]++;
