@@ -52,7 +52,12 @@
  * lane with s non-zero below 2^emin, unless the format has subnormals
  * and the kernel asks the lanes to round onto the subnormal grid
  * (nfi_wide_round).  Kernels that have proven beforehand that no value
- * can leave the normal range (sim/matmul_wide.c) skip these checks.  A zero s
+ * can leave the normal range (sim/matmul_wide.c) skip these checks; so
+ * do those that have proven it for the products alone and bounded the
+ * sums from above, in a format with subnormals: there a sum whose exact
+ * value lies below 2^emin is a multiple of the subnormal step Q with
+ * fewer than p significant bits, exact in binary64, e = 0, its bits
+ * below the grid of its own binade zero, and the rounding leaves it.  A zero s
  * is accepted: a binary64 sum is zero only when exact (with the sign RNE
  * gives), and a product only when a factor is zero (products_never_tiny),
  * with the sign of the exact product; e is then 0 and the rounding
@@ -323,15 +328,18 @@ nfi_wide_sqrt(const nfi_lanes_wide *c, nfi_v4d a, nfi_wide_flags *g)
 }
 
 /* Rounding by Veltkamp's split, for kernels that have proven the values
- * they round this way normal format values or zeros (sim/matmul_wide.c:
- * every value under its unchecked watch, the products under plain
- * products), so that no range needs recording.
+ * they round this way normal format values, zeros or exact sums below
+ * 2^emin in a format with subnormals (sim/matmul_wide.c: every value
+ * under its unchecked watch, the products under plain products), so
+ * that no range needs recording.
  *
  * nfi_wide_split(c, v) is RNE_p(v) of a binary64 lane v that is zero or
  * a normal binary64 number with |v| <= max_finite, for 26 <= p <= 51,
  * when emax + 54 - p <= 1022 (nfi_wide_split_applies): nfi_lanes_veltkamp
  * (lanes.h) with s = 53 - p, 2 <= s <= 27; C |v| < 2^(emax + s + 2) <=
- * 2^1023, and |v| >= 2^emin >= 2^-511 by products_never_tiny.
+ * 2^1023, and a non-zero |v| >= 2^(emin - p + 1) >= 2^-511 by
+ * products_never_tiny (a v below 2^emin, an exact sum in a format with
+ * subnormals, has fewer than p significant bits: the split returns it).
  * (tests/kernels/test_matmul_wide checks ties at both ends of the
  * significand, their binary64 neighbours and random values against the
  * engine's rounding.)

@@ -803,15 +803,26 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
         } else if (kind == KERNEL_WIDE) {
             /* One watch of the range for the whole product: unchecked
              * when proven safe, else checked until a block reaches
-             * below 2^emin, then subnormal lanes (matmul_wide.h). */
-            int how = nfi_matmul_wide_watch(&acc->fast, m, k, a, a_row, a_k,
-                                            w, pb, pbs);
+             * below 2^emin, then subnormal lanes (matmul_wide.h); and
+             * then unchecked still for the rows whose own operands pass
+             * the proof (late in training a few tiny values of a sink
+             * the proof for the whole product, but not for most rows). */
+            const nfi_fast *f = &acc->fast;
+            nfi_wide_operands wo;
+            nfi_matmul_wide_shared(&wo, k, w, pb, pbs);
+            int how = nfi_matmul_wide_watch(f, &wo, m, a, a_row, a_k);
+            bool by_rows = how != NFI_WIDE_UNCHECKED;
             for (size_t i = 0; i < m && !skip; i += 2) {
                 size_t r = m - i < 2 ? m - i : 2;
                 const double *ai = a + (ptrdiff_t)i * a_row;
-                int redo = nfi_matmul_wide_rows(&acc->fast, r, n, w, k, ai,
-                                                a_row, a_k, pb, pbs,
-                                                c + i * n, &how);
+                const double *pair[2] = {ai, ai + (ptrdiff_t)(r - 1) * a_row};
+                int none = NFI_WIDE_UNCHECKED;
+                int *rh = by_rows && nfi_matmul_wide_watch_rows(
+                                         f, &wo, r, pair, a_k) ==
+                                         NFI_WIDE_UNCHECKED
+                              ? &none : &how;
+                int redo = nfi_matmul_wide_rows(f, r, n, w, k, ai, a_row,
+                                                a_k, pb, pbs, c + i * n, rh);
                 for (size_t l = 0; l < r; l++)
                     if (redo >> l & 1)
                         rows_arrays(&acc->fast, 1, n, w, k,
@@ -842,18 +853,22 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                         base + (ptrdiff_t)gi[rows - 1] * as};
                     const uint32_t *gx[2] = {ix + gi[0] * k,
                                              ix + gi[rows - 1] * k};
-                    int flagged = nfi_matmul_wide_terms(&acc->fast, rows, n,
-                                                        w, most, gv, gx, pb,
-                                                        pbs, cg, &how);
+                    int none = NFI_WIDE_UNCHECKED;
+                    int *rh = by_rows && nfi_matmul_wide_watch_rows(
+                                             f, &wo, rows, gv, 1) ==
+                                             NFI_WIDE_UNCHECKED
+                                  ? &none : &how;
+                    int flagged = nfi_matmul_wide_terms(f, rows, n, w, most,
+                                                        gv, gx, pb, pbs, cg,
+                                                        rh);
                     for (size_t l = 0; l < rows; l++) {
                         const double *al = a + (ptrdiff_t)gi[l] * a_row;
                         double *cl = c + gi[l] * n;
                         memcpy(cl, cg + l * n, n * sizeof *cl);
                         if (!(flagged >> l & 1) && !row_needs_full(n, cl))
                             continue;
-                        if (nfi_matmul_wide_rows(&acc->fast, 1, n, w, k, al,
-                                                 a_row, a_k, pb, pbs, cl,
-                                                 &how))
+                        if (nfi_matmul_wide_rows(f, 1, n, w, k, al, a_row,
+                                                 a_k, pb, pbs, cl, rh))
                             rows_arrays(&acc->fast, 1, n, w, k, al, 0, a_k,
                                         pb, pbs, sums, prod, spread, cl);
                     }

@@ -14,18 +14,11 @@ bool nfi_matmul_wide_applies(const nfi_fast *f)
     return nfi_lanes_wide_apply(f);
 }
 
-/* The least non-zero and the largest magnitude of a set of values, and
- * whether all are finite. */
-typedef struct span {
-    double least, most;
-    bool finite;
-} span;
-
 /* Adds count contiguous values to s: their range by nfi_lanes_span,
  * read as numbers (a largest pattern above DBL_MAX's is an infinity or
  * a NaN, and a NaN fails the comparisons). */
 NFI_FMA_CLONES
-static void span_add_run(span *s, const double *v, size_t count)
+static void span_add_run(nfi_wide_span *s, const double *v, size_t count)
 {
     uint64_t top = 0, low = UINT64_MAX;
     nfi_lanes_span(v, count, &top, &low);
@@ -42,18 +35,49 @@ static void span_add_run(span *s, const double *v, size_t count)
     }
 }
 
+/* Adds count values at v, v + stride, ... to s, one at a time (the
+ * comparisons as in span_add_run: a NaN fails them all, and leaves
+ * finite false). */
+static void span_add_strided(nfi_wide_span *s, const double *v,
+                             size_t count, ptrdiff_t stride)
+{
+    for (size_t t = 0; t < count; t++) {
+        double x = fabs(v[(ptrdiff_t)t * stride]);
+        s->finite &= x <= DBL_MAX;
+        if (x > s->most)
+            s->most = x;
+        if (x != 0.0 && x < s->least)
+            s->least = x;
+    }
+}
+
+static const nfi_wide_span empty_span = {INFINITY, 0.0, true};
+
 /* Whether a sequential sum of `terms` values, each a rounded product of
- * an `x` and a `y` value or (once) a `z` value, can only give normal
- * values or zeros in f's format, every product and sum rounded (x, y, z
- * finite format values; z empty when it has no non-zero value).
- *   - Low end: a non-zero |x| >= 2^lx, |y| >= 2^ly (lx, ly their
- *     exponents), so a non-zero exact product is at least 2^(lx + ly)
- *     and its rounding too, a multiple of 2^(lx + ly - p + 1); a z value
- *     is a multiple of 2^(lz - p + 1).  Sums of multiples of 2^q stay
- *     multiples of 2^q when rounded (a rounded value that is not the sum
- *     has a grid step above 2^q, a multiple of it), so a non-zero one is
- *     at least 2^q: no value is non-zero below 2^emin when
- *     q = min(lx + ly, lz) - p + 1 >= emin.
+ * an `x` and a `y` value or (once) a `z` value, needs no watch of the
+ * range (x, y, z finite format values; z empty when it has no non-zero
+ * value): every rounded product is a zero or a normal format value, and
+ * every rounded sum too or, in a format with subnormals, an exact sum
+ * below 2^emin.
+ *   - Low end, products: a non-zero |x| >= 2^lx, |y| >= 2^ly (lx, ly
+ *     their exponents), so a non-zero exact product is at least
+ *     2^(lx + ly), and its rounding too: none is below 2^emin when
+ *     lx + ly >= emin.
+ *   - Low end, sums, with subnormals: every format value is a multiple
+ *     of the subnormal step Q = 2^(emin - p + 1), so a sum of two whose
+ *     exact value lies below 2^emin is m Q with m < 2^(p - 1): binary64
+ *     holds it (a normal number: Q >= 2^-511 by products_never_tiny), it
+ *     is its own RNE in the format, and the kernels' unwatched roundings
+ *     leave it as it is (lanes_wide.h: its bits below the p-bit grid of
+ *     its own binade are zero, so neither the bit rounding nor the
+ *     split moves it, and an exact sum is not marked).  Nothing more is
+ *     needed.
+ *   - Low end, sums, without subnormals: a z value is a multiple of
+ *     2^(lz - p + 1), a rounded product of 2^(lx + ly - p + 1).  Sums of
+ *     multiples of 2^q stay multiples of 2^q when rounded (a rounded
+ *     value that is not the sum has a grid step above 2^q, a multiple of
+ *     it), so a non-zero one is at least 2^q: no value is non-zero below
+ *     2^emin when q = min(lx + ly, lz) - p + 1 >= emin.
  *   - High end: every rounded product is at most 2^(ux + uy) (ux, uy the
  *     exponents of the largest plus one), and RNE in the normal range
  *     has a relative error at most 2^-p, so a partial sum of t terms is
@@ -61,22 +85,29 @@ static void span_add_run(span *s, const double *v, size_t count)
  *     the first factor when terms <= 2^(p-2) (e^(1/4) < 2); no value
  *     exceeds max_finite when 4 times the first factor (computed in
  *     binary64, a margin for its own rounding) is at most max_finite. */
-static bool sums_stay_normal(const nfi_fast *f, const span *x,
-                             const span *y, const span *z, size_t terms)
+static bool sums_stay_normal(const nfi_fast *f, const nfi_wide_span *x,
+                             const nfi_wide_span *y, const nfi_wide_span *z,
+                             size_t terms)
 {
     if (!x->finite || !y->finite || !z->finite)
         return false;
     if ((double)terms > ldexp(1.0, f->p - 2))
         return false;
+    bool products = x->most != 0.0 && y->most != 0.0;
     int q = INT32_MAX;
-    if (x->most != 0.0 && y->most != 0.0)
+    if (products)
         q = ilogb(x->least) + ilogb(y->least);
-    if (z->most != 0.0 && ilogb(z->least) < q)
-        q = ilogb(z->least);
-    if (q != INT32_MAX && q - f->p + 1 < f->emin)
-        return false;
+    if (f->format.subnormals) {
+        if (q < f->emin)
+            return false;
+    } else {
+        if (z->most != 0.0 && ilogb(z->least) < q)
+            q = ilogb(z->least);
+        if (q != INT32_MAX && q - f->p + 1 < f->emin)
+            return false;
+    }
     double top = 0.0;
-    if (x->most != 0.0 && y->most != 0.0)
+    if (products)
         top = ldexp((double)terms, ilogb(x->most) + ilogb(y->most) + 2);
     return 4.0 * (top + z->most) <= f->max_finite;
 }
@@ -87,8 +118,8 @@ static bool sums_stay_normal(const nfi_fast *f, const span *x,
  * non-zero exact product lies in [2^(lx + ly), 2^(ux + uy + 2)), so its
  * rounding too (rounding is monotone and both ends are format values or
  * above the range) when lx + ly >= emin and ux + uy + 2 <= emax. */
-static bool products_stay_normal(const nfi_fast *f, const span *x,
-                                 const span *y)
+static bool products_stay_normal(const nfi_fast *f, const nfi_wide_span *x,
+                                 const nfi_wide_span *y)
 {
     if (!x->finite || !y->finite)
         return false;
@@ -98,11 +129,33 @@ static bool products_stay_normal(const nfi_fast *f, const span *x,
            ilogb(x->most) + ilogb(y->most) + 2 <= f->format.emax;
 }
 
-int nfi_matmul_wide_watch(const nfi_fast *f, size_t m, size_t k,
-                          const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-                          size_t w, const double *bt, const double *bias)
+void nfi_matmul_wide_shared(nfi_wide_operands *o, size_t k, size_t w,
+                            const double *bt, const double *bias)
 {
-    span sa = {INFINITY, 0.0, true}, sb = sa, sz = sa;
+    o->k = k;
+    o->b = empty_span;
+    o->bias = empty_span;
+    span_add_run(&o->b, bt, k * w);
+    if (bias != NULL)
+        span_add_run(&o->bias, bias, w);
+}
+
+/* The watch for a values of range *sa against the shared operands. */
+static int watch_of(const nfi_fast *f, const nfi_wide_operands *o,
+                    const nfi_wide_span *sa)
+{
+    if (sums_stay_normal(f, sa, &o->b, &o->bias, o->k + 1))
+        return NFI_WIDE_UNCHECKED;
+    return NFI_WIDE_CHECKED | (products_stay_normal(f, sa, &o->b)
+                               ? NFI_WIDE_PLAIN_PRODUCTS : 0);
+}
+
+int nfi_matmul_wide_watch(const nfi_fast *f, const nfi_wide_operands *o,
+                          size_t m, const double *a, ptrdiff_t a_row,
+                          ptrdiff_t ak)
+{
+    size_t k = o->k;
+    nfi_wide_span sa = empty_span;
     if (ak == 1) {
         for (size_t i = 0; i < m; i++)
             span_add_run(&sa, a + (ptrdiff_t)i * a_row, k);
@@ -111,17 +164,23 @@ int nfi_matmul_wide_watch(const nfi_fast *f, size_t m, size_t k,
             span_add_run(&sa, a + (ptrdiff_t)t * ak, m);
     } else {
         for (size_t i = 0; i < m; i++)
-            for (size_t t = 0; t < k; t++)
-                span_add_run(&sa, a + (ptrdiff_t)i * a_row +
-                                      (ptrdiff_t)t * ak, 1);
+            span_add_strided(&sa, a + (ptrdiff_t)i * a_row, k, ak);
     }
-    span_add_run(&sb, bt, k * w);
-    if (bias != NULL)
-        span_add_run(&sz, bias, w);
-    if (sums_stay_normal(f, &sa, &sb, &sz, k + 1))
-        return NFI_WIDE_UNCHECKED;
-    return NFI_WIDE_CHECKED |
-           (products_stay_normal(f, &sa, &sb) ? NFI_WIDE_PLAIN_PRODUCTS : 0);
+    return watch_of(f, o, &sa);
+}
+
+int nfi_matmul_wide_watch_rows(const nfi_fast *f,
+                               const nfi_wide_operands *o, size_t rows,
+                               const double *const *a, ptrdiff_t ak)
+{
+    nfi_wide_span sa = empty_span;
+    for (size_t r = 0; r < rows; r++) {
+        if (ak == 1)
+            span_add_run(&sa, a[r], o->k);
+        else
+            span_add_strided(&sa, a[r], o->k, ak);
+    }
+    return watch_of(f, o, &sa);
 }
 
 /* The operands of rows_kernel's rows (see there), for rows_block. */
@@ -397,8 +456,8 @@ int nfi_column_sums_wide(const nfi_fast *f, size_t rows, size_t cols,
                          const double *x, double *sums)
 {
     /* The terms as products x * 1 (exact: 1 is a format value). */
-    span sx = {INFINITY, 0.0, true}, one = {1.0, 1.0, true},
-         none = {INFINITY, 0.0, true};
+    nfi_wide_span sx = empty_span, one = {1.0, 1.0, true};
+    nfi_wide_span none = empty_span;
     span_add_run(&sx, x, rows * cols);
     if (sums_stay_normal(f, &sx, &one, &none, rows))
         return sums_kernel(f, rows, cols, x, cols, NULL, sums, false,

@@ -35,7 +35,7 @@ bool nfi_matmul_wide_applies(const nfi_fast *f);
  *                       with the subnormal lanes, and *how becomes
  *                       NFI_WIDE_SUBNORMAL for the calls after it (a
  *                       product whose values reach below 2^emin once
- *                       mostly does again: late in training, every row);
+ *                       mostly does again);
  *   NFI_WIDE_SUBNORMAL  round results below 2^emin onto the subnormal
  *                       grid in the lanes from the start, and flag only
  *                       values above max_finite, infinite or NaN
@@ -46,15 +46,42 @@ enum { NFI_WIDE_UNCHECKED, NFI_WIDE_CHECKED, NFI_WIDE_SUBNORMAL };
  * leave the range): the products are then rounded without a watch. */
 #define NFI_WIDE_PLAIN_PRODUCTS 8
 
-/* The watch a product of these operands needs (arguments as for
- * nfi_matmul_wide_rows, with m the rows of a): NFI_WIDE_UNCHECKED when
- * no product or sum can be anything but a normal format value or a zero
- * (all operands finite and their magnitudes far enough from the ends of
- * the range; the bound is in matmul_wide.c), else NFI_WIDE_CHECKED, with
- * NFI_WIDE_PLAIN_PRODUCTS when no product can leave the normal range. */
-int nfi_matmul_wide_watch(const nfi_fast *f, size_t m, size_t k,
-                          const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-                          size_t w, const double *bt, const double *bias);
+/* The range of a set of values: the least non-zero and the largest
+ * magnitude (INFINITY and 0 when none is non-zero), and whether all are
+ * finite. */
+typedef struct nfi_wide_span {
+    double least, most;
+    bool finite;
+} nfi_wide_span;
+
+/* The ranges of a product's shared operands: bt (k x w, as for
+ * nfi_matmul_wide_rows) and the bias (empty when none), and k. */
+typedef struct nfi_wide_operands {
+    nfi_wide_span b, bias;
+    size_t k;
+} nfi_wide_operands;
+
+/* Fills *o for bt and bias (NULL for none). */
+void nfi_matmul_wide_shared(nfi_wide_operands *o, size_t k, size_t w,
+                            const double *bt, const double *bias);
+
+/* The watch that m rows of a (row i at a + i a_row, term t at t ak, k =
+ * o->k terms) need against the shared operands *o: NFI_WIDE_UNCHECKED
+ * when no product can be anything but a normal format value or a zero,
+ * and no sum anything but that or, with subnormals, an exact sum below
+ * 2^emin, which needs no rounding (all operands finite and their
+ * magnitudes far enough from the ends of the range; the bound is in
+ * matmul_wide.c), else NFI_WIDE_CHECKED, with NFI_WIDE_PLAIN_PRODUCTS
+ * when no product can leave the normal range. */
+int nfi_matmul_wide_watch(const nfi_fast *f, const nfi_wide_operands *o,
+                          size_t m, const double *a, ptrdiff_t a_row,
+                          ptrdiff_t ak);
+
+/* The same for `rows` rows of a at a[r] (terms at stride ak): a product
+ * that needs a watch as a whole may have rows that do not. */
+int nfi_matmul_wide_watch_rows(const nfi_fast *f,
+                               const nfi_wide_operands *o, size_t rows,
+                               const double *const *a, ptrdiff_t ak);
 
 /* Rows i < rows (1 or 2) of a product in f's format (f as above), into
  * c[i * n + j], j < n:

@@ -725,7 +725,9 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
     for (size_t j = 0; j < w; j++)
         big |= fabs(want[j]) >= f->max_finite / 2;
     const double *bp = with_bias ? bias : NULL;
-    int watch = nfi_matmul_wide_watch(f, 1, k, ai, 0, ak, w, bt, bp);
+    nfi_wide_operands wo;
+    nfi_matmul_wide_shared(&wo, k, w, bt, bp);
+    int watch = nfi_matmul_wide_watch(f, &wo, 1, ai, 0, ak);
     bool safe = watch == NFI_WIDE_UNCHECKED;
     int how = NFI_WIDE_CHECKED;
     int flagged = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt,
@@ -755,9 +757,14 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
         free(unchecked);
     }
     bool near_ends = edge || must || big;
-    /* Products proven normal, sums watched: the twin's values unless a
-     * sum was flagged. */
-    if (watch == (NFI_WIDE_CHECKED | NFI_WIDE_PLAIN_PRODUCTS))
+    /* The watch of the row given as a list of rows is the same. */
+    const double *one_row[1] = {ai};
+    check_true(nfi_matmul_wide_watch_rows(f, &wo, 1, one_row, ak) == watch,
+               "%s: the row's own watch differs from the product's", label);
+    /* Products proven normal (an unchecked watch proves them too), sums
+     * watched: the twin's values unless a sum was flagged. */
+    if (watch == NFI_WIDE_UNCHECKED ||
+        watch == (NFI_WIDE_CHECKED | NFI_WIDE_PLAIN_PRODUCTS))
         clean[4] += watched_row(f, label, "plain products", watch, n, w, k,
                                 ai, ak, bt, bp, want, near_ends);
     /* Subnormal lanes from the start: only values beyond max_finite,
@@ -841,6 +848,85 @@ static void rows(void)
     }
 }
 
+/* Rows whose products are normal values just above 2^emin (a in [1, 2),
+ * b in [2^emin, 2^(emin + 2)), random signs) and whose partial sums
+ * cancel below 2^emin again and again, with a bias that may itself lie
+ * below 2^emin.  With subnormals such sums are exact and need no watch:
+ * the watch must say unchecked, and the unchecked kernel must give the
+ * twin's row; without subnormals it must not say unchecked. */
+static void sums_below_emin(void)
+{
+    enum { K = 40, N = 13, W = 16 };
+    for (size_t i = 0; i < SPEC_COUNT; i++) {
+        nfi_fast f;
+        if (!make_ctx(&f, specs[i]))
+            continue;
+        bool sub = f.format.subnormals;
+        double tiny = ldexp(1.0, f.emin);
+        uint64_t steps = 1ULL << (f.p - 1); /* subnormal steps below it */
+        long below = 0, rows = 0;
+        for (int rep = 0; rep < 100; rep++) {
+            double a[K], bt[K * W] = {0}, bias[W] = {0}, want[W], got[W];
+            bool with_bias = rep & 1;
+            for (size_t t = 0; t < K; t++) {
+                a[t] = fabs(random_value(&f, 0));
+                for (size_t j = 0; j < N; j++)
+                    bt[t * W + j] =
+                        random_value(&f, f.emin + (int)rng_below(&rng, 2));
+            }
+            for (size_t j = 0; with_bias && j < N; j++)
+                bias[j] = rng_below(&rng, 2)
+                    ? random_value(&f, f.emin)
+                    : (sub ? exact_scaled(rng_below(&rng, steps),
+                                          f.emin - f.p + 1) : 0.0);
+            for (size_t j = 0; j < N; j++) {
+                double s = nfi_fast_mul(&f, a[0], bt[j]);
+                for (size_t t = 1; t <= K; t++) {
+                    if (t == K && !with_bias)
+                        break;
+                    double term = t < K ? nfi_fast_mul(&f, a[t],
+                                                       bt[t * W + j])
+                                        : bias[j];
+                    check_true(t == K || fabs(term) >= tiny, "%s: a "
+                               "product below 2^emin", specs[i]);
+                    s = nfi_fast_add(&f, s, term);
+                    below += s != 0.0 && fabs(s) < tiny;
+                }
+                want[j] = s;
+            }
+            const double *bp = with_bias ? bias : NULL;
+            nfi_wide_operands wo;
+            nfi_matmul_wide_shared(&wo, K, W, bt, bp);
+            int watch = nfi_matmul_wide_watch(&f, &wo, 1, a, 0, 1);
+            if (!sub) {
+                check_true(watch != NFI_WIDE_UNCHECKED, "%s: unchecked "
+                           "without subnormals", specs[i]);
+                continue;
+            }
+            if (!check_true(watch == NFI_WIDE_UNCHECKED, "%s: watch %d for "
+                            "normal products", specs[i], watch))
+                continue;
+            int none = NFI_WIDE_UNCHECKED;
+            int r = nfi_matmul_wide_rows(&f, 1, N, W, K, a, 0, 1, bt, bp,
+                                         got, &none);
+            check_true(r == 0, "%s: unchecked kernel returned %d", specs[i],
+                       r);
+            rows++;
+            for (size_t j = 0; j < N; j++)
+                if (!check_true(same_double(want[j], got[j]), "%s: sums "
+                                "below 2^emin, rep %d column %zu: expected "
+                                "%a, got %a", specs[i], rep, j, want[j],
+                                got[j]))
+                    break;
+        }
+        /* Enough sums below 2^emin for the rows to mean something
+         * (without subnormals the twin flushes them). */
+        check_true(!sub || (below > 2000 && rows == 100), "%s: %ld sums "
+                   "below 2^emin in %ld unchecked rows", specs[i], below,
+                   rows);
+    }
+}
+
 /* ---- 4. The public route against MPFR ---- */
 
 static bool init_handle(nfi_arith *h, const char *spec, bool reference)
@@ -866,7 +952,7 @@ static void public_route(void)
         nfi_error err;
         nfi_reduction_parse("sequential", &order, &err);
         for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
-            for (int v = 0; v < 4; v++) {
+            for (int v = 0; v < 8; v++) {
                 size_t k = ks[ki];
                 double *a = malloc(M * k * sizeof *a);
                 double *b = malloc(N * k * sizeof *b);
@@ -884,6 +970,34 @@ static void public_route(void)
                         a[t] = random_value(&f, (int)rng_range(&rng, -3, 3));
                     for (size_t t = 0; t < N * k; t++)
                         b[t] = random_value(&f, (int)rng_range(&rng, -3, 3));
+                }
+                if (v & 4) {
+                    /* Row 0 with a small value, whose products fall
+                     * below 2^emin: the product as a whole needs the
+                     * watch, rows 2 on do not (their own watch; where
+                     * the range has room for the proof: subnormals and a
+                     * wide range); a third of their terms zero, for the
+                     * kernels that skip them. */
+                    bool room = f.format.subnormals && f.emin <= -126;
+                    a[0] = random_value(&f, f.emin + 1);
+                    for (size_t t = 2 * k; t < M * k; t++)
+                        a[t] = rng_below(&rng, 3) ? a[t] : 0.0;
+                    nfi_wide_operands wo;
+                    double *bt = calloc(k * 16, sizeof *bt);
+                    for (size_t t = 0; t < k; t++)
+                        for (size_t j = 0; j < N; j++)
+                            bt[t * 16 + j] = b[t * N + j];
+                    nfi_matmul_wide_shared(&wo, k, 16, bt, NULL);
+                    const double *rows23[2] = {a + 2 * k, a + 3 * k};
+                    check_true(nfi_matmul_wide_watch(&f, &wo, M, a, k, 1) !=
+                                   NFI_WIDE_UNCHECKED &&
+                               (!(v & 2) || !room ||
+                                nfi_matmul_wide_watch_rows(&f, &wo, 2, rows23,
+                                                           1) ==
+                                    NFI_WIDE_UNCHECKED),
+                               "%s k=%zu: the watches of a product with a "
+                               "small row", specs[i], k);
+                    free(bt);
                 }
                 nfi_matrix_view av = {a, (ptrdiff_t)k, 1, NULL};
                 nfi_matrix_view bv = {b, 1, N, NULL}; /* transposed */
@@ -924,6 +1038,7 @@ int main(void)
     lane_ties();
     split_rounding();
     rows();
+    sums_below_emin();
     public_route();
     return harness_finish();
 }
