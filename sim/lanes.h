@@ -289,7 +289,7 @@ nfi_lanes_veltkamp(nfi_v4d v, double split)
 
 /* RNE to p <= 25 bits of a lane v that is zero or whose magnitude lies
  * in [2^emin, max_finite] (an exact product of format values that
- * scan_bounds has shown to be neither tiny nor too large), for a format
+ * scan_verdict has shown to be neither tiny nor too large), for a format
  * where nfi_lanes_sub_applies: nfi_lanes_veltkamp with s = 53 - p >= 28.
  * (tests/kernels/test_lanes checks every tie and its binary64 neighbours
  * for p <= 14 and random ones beyond, in both binades of C v.)  For

@@ -146,7 +146,7 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
  * not a zero; a lane that is zero, and (so that nothing need be argued
  * about NaN payloads) a lane that is NaN, sends the row back to the full
  * kernel.  The lanes' flags agree too: the non-zero values are the same
- * and a zero is never flagged; the range proofs (scan_bounds,
+ * and a zero is never flagged; the range proofs (scan_verdict,
  * nfi_matmul_wide_watch) bound sums of up to k terms, so they hold for
  * fewer.  Skipping needs every b value finite (0 * inf is NaN): the
  * packing of b checks that.  A row whose terms are all zero keeps one
@@ -245,9 +245,9 @@ static bool row_needs_full(size_t n, const double *c)
  *                 nfi_lanes_round_grid (subnormal results need no flag),
  *                 flagging overflow, infinities and NaN only;
  *   LANES_BOUNDED the same roundings with no flag at all, where
- *                 scan_bounds has shown that no result can overflow and
+ *                 scan_verdict has shown that no result can overflow and
  *                 the operands are finite;
- *   LANES_NO_TINY as LANES_BOUNDED, and scan_bounds has also shown that
+ *   LANES_NO_TINY as LANES_BOUNDED, and scan_verdict has also shown that
  *                 no non-zero product lies below 2^emin: products are then
  *                 exact values of the normal range or zeros, which
  *                 nfi_lanes_round_split rounds in three floating-point
@@ -256,7 +256,7 @@ static bool row_needs_full(size_t n, const double *c)
  *                 for the sums: the split's longer latency would slow
  *                 their chains);
  *   LANES_NORMAL_NO_TINY  where the subnormal lanes do not apply (no
- *                 subnormals, mostly) but scan_bounds rules out overflow
+ *                 subnormals, mostly) but scan_verdict rules out overflow
  *                 and tiny products: products by nfi_lanes_round_grid
  *                 unflagged (exact normal values or zeros), sums by it
  *                 with only the flag of a non-zero sum below 2^emin
@@ -424,10 +424,56 @@ static inline double double_of(uint64_t b)
     return x;
 }
 
-/* Which unflagged rounding of the fused kernel is safe for a (m x k at
- * a[i * a_row + t * ak]), the packed bt (k x w) and the packed bias (w,
- * or NULL): LANES_NO_TINY, LANES_BOUNDED, or LANES_SUB when neither
+/* The ranges of the operands of a product by the bit patterns of their
+ * magnitudes: the largest (a NaN's is above every number's) and the
+ * smallest non-zero less one (UINT64_MAX when none), of a (the rows
+ * scanned so far), of bt and of the bias (its largest only). */
+typedef struct scan_ranges {
+    uint64_t top_a, low_a, top_b, low_b, top_c;
+} scan_ranges;
+
+/* The ranges of the shared operands: the packed bt (k x w) and bias (w,
+ * or NULL); a's still empty. */
+NFI_FMA_CLONES
+static scan_ranges scan_shared(size_t k, size_t w, const double *bt,
+                               const double *bias)
+{
+    scan_ranges r = {0, UINT64_MAX, 0, UINT64_MAX, 0};
+    nfi_lanes_span(bt, k * w, &r.top_b, &r.low_b);
+    uint64_t low_c = UINT64_MAX; /* not needed */
+    if (bias != NULL)
+        nfi_lanes_span(bias, w, &r.top_c, &low_c);
+    return r;
+}
+
+/* Adds m rows of a (row i at a + i a_row, term t at t ak, t < k) to
+ * a's range in *r.  The smallest non-zero magnitudes as the smallest of
+ * the patterns less one (zero wraps to the top), so that the loops have
+ * no branch. */
+NFI_FMA_CLONES
+static void scan_rows(scan_ranges *r, size_t m, size_t k, const double *a,
+                      ptrdiff_t a_row, ptrdiff_t ak)
+{
+    for (size_t i = 0; i < m; i++) {
+        const double *ai = a + (ptrdiff_t)i * a_row;
+        if (ak == 1) { /* contiguous: in lanes */
+            nfi_lanes_span(ai, k, &r->top_a, &r->low_a);
+            continue;
+        }
+        for (size_t t = 0; t < k; t++) {
+            uint64_t v = magnitude_bits(ai[(ptrdiff_t)t * ak]);
+            r->top_a = v > r->top_a ? v : r->top_a;
+            r->low_a = v - 1 < r->low_a ? v - 1 : r->low_a;
+        }
+    }
+}
+
+/* Which unflagged rounding of the fused kernel is safe for the rows of
+ * a whose range *r holds (k terms each) against the packed bt (k x w)
+ * and bias: LANES_NO_TINY, LANES_BOUNDED, or LANES_SUB when neither
  * (the caller maps these for formats the subnormal lanes do not serve).
+ * A verdict for some rows of a holds for each of them: their range lies
+ * within.
  *
  * No overflow.  With A, B, C the largest magnitudes of a, b and the
  * bias, every product is at most A B before rounding, and RNE to p bits
@@ -448,35 +494,10 @@ static inline double double_of(uint64_t b)
  * a and b, every non-zero product is at least a b, computed exactly in
  * binary64 (products never underflow there, a kernel requirement); when
  * a b >= 2^emin, no product is tiny. */
-NFI_FMA_CLONES
-static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
-                       const double *a, ptrdiff_t a_row, ptrdiff_t ak,
-                       const double *bt, const double *bias)
+static int scan_verdict(const nfi_fast *f, size_t k, const scan_ranges *r)
 {
-    /* Magnitudes by their bit patterns (a NaN's are above every
-     * number's), so that the loops have no branch; the smallest non-zero
-     * ones as the smallest of the patterns less one (zero wraps to the
-     * top). */
-    uint64_t top_a = 0, top_b = 0, top_c = 0, low_a = UINT64_MAX;
-    uint64_t low_b = UINT64_MAX;
-    for (size_t i = 0; i < m; i++) {
-        const double *ai = a + (ptrdiff_t)i * a_row;
-        if (ak == 1) { /* contiguous: in lanes */
-            nfi_lanes_span(ai, k, &top_a, &low_a);
-            continue;
-        }
-        for (size_t t = 0; t < k; t++) {
-            uint64_t v = magnitude_bits(ai[(ptrdiff_t)t * ak]);
-            top_a = v > top_a ? v : top_a;
-            low_a = v - 1 < low_a ? v - 1 : low_a;
-        }
-    }
-    nfi_lanes_span(bt, k * w, &top_b, &low_b);
-    uint64_t low_c = UINT64_MAX; /* not needed */
-    if (bias != NULL)
-        nfi_lanes_span(bias, w, &top_c, &low_c);
-    double big_a = double_of(top_a), big_b = double_of(top_b);
-    double big_c = double_of(top_c);
+    double big_a = double_of(r->top_a), big_b = double_of(r->top_b);
+    double big_c = double_of(r->top_c);
     if (!(big_a <= DBL_MAX && big_b <= DBL_MAX && big_c <= DBL_MAX))
         return LANES_SUB; /* an infinity or a NaN */
     /* q: the largest absolute error of a rounding below 2^emin is q / 2
@@ -494,10 +515,30 @@ static int scan_bounds(const nfi_fast *f, size_t m, size_t k, size_t w,
         return LANES_SUB;
     /* All zero: low + 1 wraps to 0, and then no product is tiny either
      * (the bit patterns of zero times anything stay zero). */
-    double small_a = double_of(low_a + 1), small_b = double_of(low_b + 1);
-    bool no_tiny = low_a == UINT64_MAX || low_b == UINT64_MAX ||
+    double small_a = double_of(r->low_a + 1);
+    double small_b = double_of(r->low_b + 1);
+    bool no_tiny = r->low_a == UINT64_MAX || r->low_b == UINT64_MAX ||
                    small_a * small_b >= ldexp(1.0, f->emin);
     return no_tiny ? LANES_NO_TINY : LANES_BOUNDED;
+}
+
+/* The verdict of scan_verdict for `rows` rows of a (the rows gi[l] of
+ * base, stride as, when gi is given, else rows at a + l a_row, terms at
+ * stride ak) against the shared ranges *shared, mapped to the lanes of
+ * f's format: a product that needs a watch as a whole may have rows that
+ * do not (late in training a few tiny values of some rows sink the
+ * proof for all of them). */
+static int rows_verdict(const nfi_fast *f, const scan_ranges *shared,
+                        size_t rows, size_t k, const double *a,
+                        ptrdiff_t a_row, ptrdiff_t ak, const size_t *gi)
+{
+    scan_ranges r = *shared;
+    for (size_t l = 0; l < rows; l++)
+        scan_rows(&r, 1, k, a + (ptrdiff_t)(gi ? gi[l] : l) * a_row, 0, ak);
+    int how = scan_verdict(f, k, &r);
+    if (!nfi_lanes_sub_applies(f))
+        how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY : LANES_NORMAL;
+    return how;
 }
 
 #define ROWS_SKIP(name, how, rows)                                          \
@@ -752,8 +793,16 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
             const double *base = skip ? contiguous_rows(a, a_row, a_k, m, k,
                                                         av, &as)
                                       : a;
-            int how = skip ? scan_bounds(f, m, k, w, base, as, 1, pb, pbs)
-                           : scan_bounds(f, m, k, w, a, a_row, a_k, pb, pbs);
+            /* The verdict for the whole product, and when it is not
+             * the best, for each group of rows. */
+            scan_ranges shared = scan_shared(k, w, pb, pbs);
+            scan_ranges all = shared;
+            if (skip)
+                scan_rows(&all, m, k, base, as, 1);
+            else
+                scan_rows(&all, m, k, a, a_row, a_k);
+            int how = scan_verdict(f, k, &all);
+            bool by_rows = how != LANES_NO_TINY;
             if (!nfi_lanes_sub_applies(f))
                 how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY
                                            : LANES_NORMAL;
@@ -761,8 +810,11 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 double *ci = c + i * n;
                 size_t rows = m - i < ROWS ? m - i : ROWS;
-                if (kernels[how][rows - 1](&pc, &ps, n, w, k, ai, a_row,
-                                           a_k, pb, pbs, ci))
+                int gh = by_rows ? rows_verdict(f, &shared, rows, k, ai,
+                                                a_row, a_k, NULL)
+                                 : how;
+                if (kernels[gh][rows - 1](&pc, &ps, n, w, k, ai, a_row,
+                                          a_k, pb, pbs, ci))
                     rows_arrays(&acc->fast, rows, n, w, k, ai, a_row, a_k,
                                 pb, pbs, sums, prod, spread, ci);
             }
@@ -784,7 +836,10 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                     const size_t *gi = order + g;
                     size_t most = pad_group(rows, k, gi, kept, base, as,
                                             ix);
-                    int flagged = skip_group(&pc, &ps, how, rows, n, w, k,
+                    int gh = by_rows ? rows_verdict(f, &shared, rows, k,
+                                                    base, as, 1, gi)
+                                     : how;
+                    int flagged = skip_group(&pc, &ps, gh, rows, n, w, k,
                                              most, base, as, ix, gi, pb,
                                              pbs, cg);
                     for (size_t l = 0; l < rows; l++) {
@@ -792,8 +847,8 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                         double *cl = c + gi[l] * n;
                         memcpy(cl, cg + l * n, n * sizeof *cl);
                         if ((flagged || row_needs_full(n, cl)) &&
-                            kernels[how][0](&pc, &ps, n, w, k, al, a_row,
-                                            a_k, pb, pbs, cl))
+                            kernels[gh][0](&pc, &ps, n, w, k, al, a_row,
+                                           a_k, pb, pbs, cl))
                             rows_arrays(&acc->fast, 1, n, w, k, al, a_row,
                                         a_k, pb, pbs, sums, prod, spread,
                                         cl);

@@ -62,7 +62,7 @@ static void check4(nfi_fast *f, int op, const double *a, const double *b)
         r = nfi_lanes_round(&cr, v, &flag);
     }
     /* A product neither tiny nor beyond the largest finite value (as
-     * scan_bounds proves for LANES_NO_TINY) rounds by the split too. */
+     * scan_verdict proves for LANES_NO_TINY) rounds by the split too. */
     nfi_v4d split = nfi_lanes_round_split(&cs, v);
     static const char *const names[] = {"mul", "add", "div", "sqrt"};
     for (int l = 0; l < 4; l++) {

@@ -257,7 +257,7 @@ static double small_value(nfi_arith *round, int kind, size_t t,
 
 static void run_skip_case(const char *spec, size_t M, size_t N, size_t k,
                           bool zeros_in_b, bool with_bias, bool special,
-                          int scale)
+                          int scale, bool small_row)
 {
     enum { MAX_M = 9, MAX_N = 40 };
     nfi_arith acc, ref, el;
@@ -269,9 +269,10 @@ static void run_skip_case(const char *spec, size_t M, size_t N, size_t k,
         !init_handle(&el, spec, NFI_ROUND_RNE, false))
         return;
     char label[200];
-    snprintf(label, sizeof label, "skip %s m=%zu n=%zu k=%zu%s%s%s "
+    snprintf(label, sizeof label, "skip %s m=%zu n=%zu k=%zu%s%s%s%s "
              "scale 2^%d", spec, M, N, k, zeros_in_b ? " zeros in b" : "",
-             with_bias ? " bias" : "", special ? " special" : "", scale);
+             with_bias ? " bias" : "", special ? " special" : "",
+             small_row ? " small row" : "", scale);
     double *a = malloc(M * k * sizeof *a), *b = malloc(N * k * sizeof *b);
     double bias[MAX_N], want[MAX_M * MAX_N], twin[MAX_M * MAX_N];
     double got[MAX_M * MAX_N];
@@ -294,6 +295,11 @@ static void run_skip_case(const char *spec, size_t M, size_t N, size_t k,
                                                         11)));
             o[i * k + t] = v == 0.0 ? -0.0 : fabs(v) * (i % 3 ? 1 : -1);
         }
+    /* Row 0 of a scaled far down: its products fall below 2^emin, so
+     * that the product as a whole needs the range watch or the
+     * subnormal lanes and the other rows do not. */
+    for (size_t t = 0; small_row && t < k; t++)
+        a[t] = nfi_arith_round(&acc, ldexp(a[t], -140));
     if (special) {
         o[(orows - 1) * k + k / 2] = INFINITY;
         o[k - 1] = NAN;
@@ -334,17 +340,23 @@ static void run_skip_cases(void)
                 run_skip_case(spec, 1 + (size_t)(variant + (int)s) % 9,
                               s % 2 ? 23 : 11, ks[s], variant & 1,
                               (variant & 2) && !(variant & 1),
-                              variant & 4, 0);
-        /* Products near and below 2^-126 (binary32's range): results in
-         * the subnormal range, so that the kernels' range watch moves to
-         * the subnormal lanes part-way through a product. */
+                              variant & 4, 0, false);
+        /* Variants 0-7: products near and below 2^-126 (binary32's
+         * range), results in the subnormal range, so that the kernels'
+         * range watch moves to the subnormal lanes part-way through a
+         * product.  Variants 8-15: one row of a small, the others not:
+         * the rows' own range proofs (rows of a taken apart when the
+         * whole product fails). */
         if (p >= 2 && p <= 52)
             for (size_t s = 0; s < sizeof ks / sizeof *ks; s++)
-                for (int variant = 0; variant < 8; variant++)
+                for (int variant = 0; variant < 16; variant++)
                     run_skip_case(spec, 9, s % 2 ? 23 : 11, ks[s],
                                   variant & 1,
                                   (variant & 2) && !(variant & 1),
-                                  variant & 4, variant < 4 ? -128 : -124);
+                                  variant & 4,
+                                  variant >= 8 ? 0
+                                  : variant < 4 ? -128 : -124,
+                                  variant >= 8);
     }
 }
 
