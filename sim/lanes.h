@@ -44,6 +44,11 @@ typedef uint64_t nfi_v4u __attribute__((vector_size(32)));
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
+/* A loop of n or fewer passes unrolled, so that values kept per pass
+ * (running sums, blocks side by side) stay in registers. */
+#define NFI_PRAGMA(x) _Pragma(#x)
+#define NFI_UNROLL(n) NFI_PRAGMA(GCC unroll n)
+
 /* The rounding constants of a format, from its fast-engine context. */
 typedef struct nfi_lanes_rne {
     uint64_t shift;  /* 53 - p */

@@ -306,9 +306,7 @@ round_sum(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
  * rows with the general array operations. */
 #define ROWS 4
 /* #pragma GCC unroll ROWS, with ROWS expanded */
-#define PRAGMA(x) _Pragma(#x)
-#define UNROLL(n) PRAGMA(GCC unroll n)
-#define UNROLL_ROWS UNROLL(ROWS)
+#define UNROLL_ROWS NFI_UNROLL(ROWS)
 static inline __attribute__((always_inline)) int
 rows_body(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps, int how,
           int rows, size_t n, size_t w, size_t k, size_t count,

@@ -162,6 +162,49 @@ static bool adam_sub_applies(const nfi_fast *f)
  * infinite divisor, like any overflow, infinity or NaN, is flagged
  * (nfi_lanes_flag_over on every value rounded) and left to
  * adam_element with its block. */
+#define EACH_BLOCK NFI_UNROLL(2) for (int h = 0; h < blocks; h++)
+
+/* The lanes of adam_lanes_sub for `blocks` (1 or 2, a constant) blocks
+ * of four at i and i + 4: the new m, v and p of block h, and its flags
+ * in out[h].  Each operation is done for every block before the next,
+ * so that the blocks' chains (a square root and two divisions, long
+ * latencies) run side by side. */
+static inline __attribute__((always_inline)) void
+adam_sub_blocks(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs,
+                const adam_consts *k, const nfi_optim_state *s,
+                const double *p, const double *g, size_t i, int blocks,
+                nfi_v4d *m, nfi_v4d *v, nfi_v4d *q, nfi_v4u *out)
+{
+    const nfi_v4d b1 = nfi_splat4(k->b1), b2 = nfi_splat4(k->b2);
+    const nfi_v4d c1 = nfi_splat4(k->c1), c2 = nfi_splat4(k->c2);
+    const nfi_v4d step = nfi_splat4(k->step), root = nfi_splat4(k->root);
+    const nfi_v4d eps = nfi_splat4(k->eps);
+    nfi_v4d d[2], denom[2], u[2];
+#define RX(x) (nfi_lanes_flag_over(cs, (x), &out[h]), \
+               nfi_lanes_round_sub(cs, (x)))
+#define RS(x) (nfi_lanes_flag_over(cs, (x), &out[h]), \
+               nfi_lanes_round_grid(cr, (x)))
+#define AT(x) nfi_load4((x) + i + 4 * (size_t)h)
+    EACH_BLOCK {
+        out[h] = (nfi_v4u){0, 0, 0, 0};
+        d[h] = AT(g);
+    }
+    EACH_BLOCK m[h] = RS(RX(b1 * AT(s->m)) + RX(c1 * d[h]));
+    EACH_BLOCK v[h] = RS(RX(b2 * AT(s->v)) + RX(c2 * RX(d[h] * d[h])));
+    EACH_BLOCK {
+        for (int l = 0; l < 4; l++)
+            denom[h][l] = sqrt(v[h][l]);
+    }
+    EACH_BLOCK denom[h] = RX(RX(denom[h]) / root);
+    EACH_BLOCK denom[h] = RS(denom[h] + eps);
+    EACH_BLOCK u[h] = RX(m[h] / denom[h]);
+    EACH_BLOCK u[h] = RX(step * u[h]);
+    EACH_BLOCK q[h] = RS(AT(p) - u[h]);
+#undef AT
+#undef RX
+#undef RS
+}
+
 NFI_FMA_CLONES
 static size_t adam_lanes_sub(nfi_arith *o, nfi_arith *pa,
                              const nfi_format *grads, const adam_consts *k,
@@ -170,36 +213,25 @@ static size_t adam_lanes_sub(nfi_arith *o, nfi_arith *pa,
     const nfi_fast *f = &o->fast;
     const nfi_lanes_rne cr = nfi_lanes_rne_of(f);
     const nfi_lanes_sub cs = nfi_lanes_sub_of(f);
-    const nfi_v4d b1 = nfi_splat4(k->b1), b2 = nfi_splat4(k->b2);
-    const nfi_v4d c1 = nfi_splat4(k->c1), c2 = nfi_splat4(k->c2);
-    const nfi_v4d step = nfi_splat4(k->step), root = nfi_splat4(k->root);
-    const nfi_v4d eps = nfi_splat4(k->eps);
     size_t n = s->n / 4 * 4;
-    for (size_t i = 0; i < n; i += 4) {
-        nfi_v4u out = {0, 0, 0, 0};
-#define RX(x) (nfi_lanes_flag_over(&cs, (x), &out), \
-               nfi_lanes_round_sub(&cs, (x)))
-#define RS(x) (nfi_lanes_flag_over(&cs, (x), &out), \
-               nfi_lanes_round_grid(&cr, (x)))
-        nfi_v4d d = nfi_load4(g + i);
-        nfi_v4d m = RS(RX(b1 * nfi_load4(s->m + i)) + RX(c1 * d));
-        nfi_v4d v = RS(RX(b2 * nfi_load4(s->v + i)) + RX(c2 * RX(d * d)));
-        nfi_v4d denom;
-        for (int l = 0; l < 4; l++)
-            denom[l] = sqrt(v[l]);
-        denom = RS(RX(RX(denom) / root) + eps);
-        nfi_v4d u = RX(step * RX(m / denom));
-        nfi_v4d q = RS(nfi_load4(p + i) - u);
-#undef RX
-#undef RS
-        if (nfi_lanes_any(out)) {
-            for (size_t j = i; j < i + 4; j++)
-                adam_element(o, pa, grads, k, s, p, g, j);
-            continue;
+    for (size_t i = 0; i < n;) {
+        nfi_v4d m[2], v[2], q[2];
+        nfi_v4u out[2];
+        int blocks = i + 8 <= n ? 2 : 1;
+        if (blocks == 2)
+            adam_sub_blocks(&cr, &cs, k, s, p, g, i, 2, m, v, q, out);
+        else
+            adam_sub_blocks(&cr, &cs, k, s, p, g, i, 1, m, v, q, out);
+        for (int h = 0; h < blocks; h++, i += 4) {
+            if (nfi_lanes_any(out[h])) {
+                for (size_t j = i; j < i + 4; j++)
+                    adam_element(o, pa, grads, k, s, p, g, j);
+                continue;
+            }
+            nfi_store4(s->m + i, m[h]);
+            nfi_store4(s->v + i, v[h]);
+            nfi_store4(p + i, q[h]);
         }
-        nfi_store4(s->m + i, m);
-        nfi_store4(s->v + i, v);
-        nfi_store4(p + i, q);
     }
     return n;
 }

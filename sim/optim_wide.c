@@ -28,17 +28,25 @@ bool nfi_adam_wide_applies(const nfi_arith *o, const nfi_arith *pa,
  * too), the case that nfi_wide_mul, nfi_wide_add, nfi_wide_div and
  * nfi_wide_sqrt cover.  The subtraction p - u is the sum p + (-u): the
  * same exact value, and the same signed zero (+0 for an exact
- * cancellation; -0 - +0 = -0 + -0 = -0).  Computes block i into the
- * result, and the flags of all its roundings. */
+ * cancellation; -0 - +0 = -0 + -0 = -0).
+ *
+ * adam_blocks computes `blocks` (1 or 2, a constant) blocks of four,
+ * at i and i + 4, into r[h] with the flags of all the roundings of
+ * block h.  Each operation is done for every block before the next
+ * one, so that the blocks' chains (a square root and two divisions,
+ * long latencies) run side by side; a block's values are those it has
+ * alone. */
 typedef struct adam_lanes_out {
     nfi_v4d p, m, v;
     nfi_wide_flags flags;
 } adam_lanes_out;
 
-static inline __attribute__((always_inline)) adam_lanes_out
-adam_block(const nfi_lanes_wide *c, const nfi_adam_wide_consts *k,
-           const nfi_optim_state *s, const double *p, const double *g,
-           size_t i, bool subnormal)
+#define EACH_BLOCK NFI_UNROLL(2) for (int h = 0; h < blocks; h++)
+
+static inline __attribute__((always_inline)) void
+adam_blocks(const nfi_lanes_wide *c, const nfi_adam_wide_consts *k,
+            const nfi_optim_state *s, const double *p, const double *g,
+            size_t i, bool subnormal, int blocks, adam_lanes_out *r)
 {
     const nfi_v4d b1 = nfi_splat4(k->b1), b2 = nfi_splat4(k->b2);
     const nfi_v4d c1 = nfi_splat4(k->c1), c2 = nfi_splat4(k->c2);
@@ -46,34 +54,45 @@ adam_block(const nfi_lanes_wide *c, const nfi_adam_wide_consts *k,
     const nfi_v4d eps = nfi_splat4(k->eps);
     const nfi_v4d lambda = nfi_splat4(k->lambda);
     const nfi_v4d decay = nfi_splat4(k->decay);
-    adam_lanes_out r;
-    nfi_wide_flags *fl = &r.flags;
-    *fl = nfi_wide_flags_new(subnormal);
-
-    nfi_v4d q = nfi_load4(p + i);
+    nfi_v4d q[2], d[2], decayed[2], fresh[2], square[2], denom[2], u[2];
+    EACH_BLOCK {
+        r[h].flags = nfi_wide_flags_new(subnormal);
+        q[h] = nfi_load4(p + i + 4 * (size_t)h);
+        d[h] = nfi_load4(g + i + 4 * (size_t)h);
+    }
+#define FL (&r[h].flags)
     if (k->decoupled)
-        q = nfi_wide_mul(c, q, decay, fl);
-    nfi_v4d d = nfi_load4(g + i);
+        EACH_BLOCK q[h] = nfi_wide_mul(c, q[h], decay, FL);
     if (k->l2)
-        d = nfi_wide_add(c, d, nfi_wide_mul(c, lambda, q, fl), fl);
-    nfi_v4d decayed = nfi_wide_mul(c, b1, nfi_load4(s->m + i), fl);
-    nfi_v4d fresh = nfi_wide_mul(c, c1, d, fl);
-    r.m = nfi_wide_add(c, decayed, fresh, fl);
-    decayed = nfi_wide_mul(c, b2, nfi_load4(s->v + i), fl);
-    nfi_v4d square = nfi_wide_mul(c, d, d, fl);
-    fresh = nfi_wide_mul(c, c2, square, fl);
-    r.v = nfi_wide_add(c, decayed, fresh, fl);
-    nfi_v4d denom = nfi_wide_sqrt(c, r.v, fl);
-    denom = nfi_wide_add(c, nfi_wide_div(c, denom, root, fl), eps, fl);
-    nfi_v4d u = nfi_wide_mul(c, step, nfi_wide_div(c, r.m, denom, fl), fl);
-    r.p = nfi_wide_add(c, q, -u, fl);
-    return r;
+        EACH_BLOCK d[h] = nfi_wide_add(c, d[h],
+                                       nfi_wide_mul(c, lambda, q[h], FL),
+                                       FL);
+    EACH_BLOCK {
+        decayed[h] = nfi_wide_mul(c, b1, nfi_load4(s->m + i + 4 * (size_t)h),
+                                  FL);
+        fresh[h] = nfi_wide_mul(c, c1, d[h], FL);
+    }
+    EACH_BLOCK r[h].m = nfi_wide_add(c, decayed[h], fresh[h], FL);
+    EACH_BLOCK {
+        decayed[h] = nfi_wide_mul(c, b2, nfi_load4(s->v + i + 4 * (size_t)h),
+                                  FL);
+        square[h] = nfi_wide_mul(c, d[h], d[h], FL);
+    }
+    EACH_BLOCK fresh[h] = nfi_wide_mul(c, c2, square[h], FL);
+    EACH_BLOCK r[h].v = nfi_wide_add(c, decayed[h], fresh[h], FL);
+    EACH_BLOCK denom[h] = nfi_wide_sqrt(c, r[h].v, FL);
+    EACH_BLOCK denom[h] = nfi_wide_div(c, denom[h], root, FL);
+    EACH_BLOCK denom[h] = nfi_wide_add(c, denom[h], eps, FL);
+    EACH_BLOCK u[h] = nfi_wide_div(c, r[h].m, denom[h], FL);
+    EACH_BLOCK u[h] = nfi_wide_mul(c, step, u[h], FL);
+    EACH_BLOCK r[h].p = nfi_wide_add(c, q[h], -u[h], FL);
+#undef FL
 }
 
-/* Blocks from `from` on: each first without subnormal rounding (its
- * extra work is wasted where no value comes below 2^emin, the common
- * case), and a flagged block again with it when the format has
- * subnormals.  Returns as nfi_adam_wide. */
+/* Blocks from `from` on, two at a time: each first without subnormal
+ * rounding (its extra work is wasted where no value comes below 2^emin,
+ * the common case), and a flagged block again on its own with it when
+ * the format has subnormals.  Returns as nfi_adam_wide. */
 NFI_FMA_CLONES
 size_t nfi_adam_wide(const nfi_arith *o, const nfi_adam_wide_consts *k,
                      nfi_optim_state *s, double *p, const double *g,
@@ -86,25 +105,33 @@ size_t nfi_adam_wide(const nfi_arith *o, const nfi_adam_wide_consts *k,
     memcpy(&least, &below, sizeof least);
 
     size_t i = from;
-    for (; i + 4 <= s->n; i += 4) {
-        adam_lanes_out r = adam_block(&c, k, s, p, g, i, false);
-        if (nfi_wide_flagged(&c, &r.flags) && subnormals)
-            r = adam_block(&c, k, s, p, g, i, true);
-        if (nfi_wide_flagged(&c, &r.flags)) {
-            /* Store the lanes before the first flagged one. */
-            int l = 0;
-            while (r.flags.out[l] == 0 && !(r.flags.lo[l] < least))
-                l++;
-            for (int j = 0; j < l; j++) {
-                p[i + j] = r.p[j];
-                s->m[i + j] = r.m[j];
-                s->v[i + j] = r.v[j];
+    while (i + 4 <= s->n) {
+        adam_lanes_out r[2];
+        int blocks = i + 8 <= s->n ? 2 : 1;
+        if (blocks == 2)
+            adam_blocks(&c, k, s, p, g, i, false, 2, r);
+        else
+            adam_blocks(&c, k, s, p, g, i, false, 1, r);
+        for (int h = 0; h < blocks; h++, i += 4) {
+            if (nfi_wide_flagged(&c, &r[h].flags) && subnormals)
+                adam_blocks(&c, k, s, p, g, i, true, 1, &r[h]);
+            if (nfi_wide_flagged(&c, &r[h].flags)) {
+                /* Store the lanes before the first flagged one. */
+                int l = 0;
+                while (r[h].flags.out[l] == 0 &&
+                       !(r[h].flags.lo[l] < least))
+                    l++;
+                for (int j = 0; j < l; j++) {
+                    p[i + j] = r[h].p[j];
+                    s->m[i + j] = r[h].m[j];
+                    s->v[i + j] = r[h].v[j];
+                }
+                return i + (size_t)l;
             }
-            return i + (size_t)l;
+            nfi_store4(p + i, r[h].p);
+            nfi_store4(s->m + i, r[h].m);
+            nfi_store4(s->v + i, r[h].v);
         }
-        nfi_store4(p + i, r.p);
-        nfi_store4(s->m + i, r.m);
-        nfi_store4(s->v + i, r.v);
     }
     return i;
 }
