@@ -85,29 +85,40 @@ static const nfi_wide_span empty_span = {INFINITY, 0.0, true};
  *     the first factor when terms <= 2^(p-2) (e^(1/4) < 2); no value
  *     exceeds max_finite when 4 times the first factor (computed in
  *     binary64, a margin for its own rounding) is at most max_finite. */
+static bool sums_bounded(const nfi_fast *f, const nfi_wide_span *x,
+                         const nfi_wide_span *y, const nfi_wide_span *z,
+                         size_t terms);
+
 static bool sums_stay_normal(const nfi_fast *f, const nfi_wide_span *x,
                              const nfi_wide_span *y, const nfi_wide_span *z,
                              size_t terms)
+{
+    if (!sums_bounded(f, x, y, z, terms))
+        return false;
+    int q = INT32_MAX;
+    if (x->most != 0.0 && y->most != 0.0)
+        q = ilogb(x->least) + ilogb(y->least);
+    if (f->format.subnormals)
+        return q >= f->emin;
+    if (z->most != 0.0 && ilogb(z->least) < q)
+        q = ilogb(z->least);
+    return q == INT32_MAX || q - f->p + 1 >= f->emin;
+}
+
+/* The high end of sums_stay_normal's argument alone: finite operands
+ * and no rounded product or sum above max_finite, whatever becomes of
+ * the products at the low end (a rounded product is at most
+ * 2^(ux + uy) there too: rounding is monotone). */
+static bool sums_bounded(const nfi_fast *f, const nfi_wide_span *x,
+                         const nfi_wide_span *y, const nfi_wide_span *z,
+                         size_t terms)
 {
     if (!x->finite || !y->finite || !z->finite)
         return false;
     if ((double)terms > ldexp(1.0, f->p - 2))
         return false;
-    bool products = x->most != 0.0 && y->most != 0.0;
-    int q = INT32_MAX;
-    if (products)
-        q = ilogb(x->least) + ilogb(y->least);
-    if (f->format.subnormals) {
-        if (q < f->emin)
-            return false;
-    } else {
-        if (z->most != 0.0 && ilogb(z->least) < q)
-            q = ilogb(z->least);
-        if (q != INT32_MAX && q - f->p + 1 < f->emin)
-            return false;
-    }
     double top = 0.0;
-    if (products)
+    if (x->most != 0.0 && y->most != 0.0)
         top = ldexp((double)terms, ilogb(x->most) + ilogb(y->most) + 2);
     return 4.0 * (top + z->most) <= f->max_finite;
 }
@@ -146,8 +157,14 @@ static int watch_of(const nfi_fast *f, const nfi_wide_operands *o,
 {
     if (sums_stay_normal(f, sa, &o->b, &o->bias, o->k + 1))
         return NFI_WIDE_UNCHECKED;
-    return NFI_WIDE_CHECKED | (products_stay_normal(f, sa, &o->b)
-                               ? NFI_WIDE_PLAIN_PRODUCTS : 0);
+    /* Not both: with subnormals, products proven normal and sums
+     * bounded make the first case. */
+    if (products_stay_normal(f, sa, &o->b))
+        return NFI_WIDE_CHECKED | NFI_WIDE_PLAIN_PRODUCTS;
+    if (f->format.subnormals && sums_bounded(f, sa, &o->b, &o->bias,
+                                             o->k + 1))
+        return NFI_WIDE_CHECKED | NFI_WIDE_PLAIN_SUMS;
+    return NFI_WIDE_CHECKED;
 }
 
 int nfi_matmul_wide_watch(const nfi_fast *f, const nfi_wide_operands *o,
@@ -259,7 +276,7 @@ rows_block(const nfi_lanes_wide *cw, const rows_terms *o, size_t count,
  * av[r][ix[r][t]] bt[ix[r][t] w + j] (matmul_fast.c drops the zero terms
  * of a row and pads with zero terms).  With checked false, no range is
  * recorded (g NULL); with plain_products, the products are rounded
- * without a watch.  With split (nfi_wide_split_applies), the values
+ * without a watch, with plain_sums the sums.  With split (nfi_wide_split_applies), the values
  * rounded without a watch are rounded by the split (lanes_wide.h), and
  * a block with a marked lane is computed again with the error terms
  * (the flags of its first pass stay: at worst they send a row to the
@@ -269,7 +286,7 @@ rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w,
             size_t count, const double *a, ptrdiff_t a_row, ptrdiff_t ak,
             const double *const *av, const uint32_t *const *ix,
             const double *bt, const double *bias, double *c, bool checked,
-            bool subnormal, bool plain_products, bool split)
+            bool subnormal, bool plain_products, bool plain_sums, bool split)
 {
     const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
     rows_terms o = {ix ? av[0] : a,
@@ -277,18 +294,19 @@ rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w,
                     ix ? ix[0] : NULL, ix ? ix[rows > 1] : NULL,
                     ak, bt, bias, w};
     nfi_wide_flags f1 = nfi_wide_flags_new(subnormal), f2 = f1;
-    nfi_wide_flags *g1 = checked ? &f1 : NULL, *g2 = checked ? &f2 : NULL;
-    /* the products' watch: none where they are proven normal */
-    nfi_wide_flags *p1 = plain_products ? NULL : g1;
-    nfi_wide_flags *p2 = plain_products ? NULL : g2;
+    /* the sums' and the products' watches: none where proven in range */
+    nfi_wide_flags *g1 = checked && !plain_sums ? &f1 : NULL;
+    nfi_wide_flags *g2 = checked && !plain_sums ? &f2 : NULL;
+    nfi_wide_flags *p1 = checked && !plain_products ? &f1 : NULL;
+    nfi_wide_flags *p2 = checked && !plain_products ? &f2 : NULL;
     const bool split_products = split && (plain_products || !checked);
-    const bool split_sums = split && !checked;
+    const bool split_sums = split && (plain_sums || !checked);
     for (size_t j0 = 0; j0 < w; j0 += 8) {
         nfi_v4d v[4];
         nfi_v4u mark = {0, 0, 0, 0};
         rows_block(&cw, &o, count, j0, split_products, split_sums, &mark,
                    g1, g2, p1, p2, v);
-        if (split_products && nfi_lanes_any(mark))
+        if ((split_products || split_sums) && nfi_lanes_any(mark))
             rows_block(&cw, &o, count, j0, false, false, &mark, g1, g2, p1,
                        p2, v);
         double s[16];
@@ -318,27 +336,31 @@ rows_watched(const nfi_fast *f, size_t rows, size_t n, size_t w,
              const double *const *av, const uint32_t *const *ix,
              const double *bt, const double *bias, double *c, int *how)
 {
-    int watch = *how & ~NFI_WIDE_PLAIN_PRODUCTS;
+    const int plains = NFI_WIDE_PLAIN_PRODUCTS | NFI_WIDE_PLAIN_SUMS;
+    int watch = *how & ~plains;
     bool plain = (*how & NFI_WIDE_PLAIN_PRODUCTS) != 0;
+    bool plain_sums = (*how & NFI_WIDE_PLAIN_SUMS) != 0;
     bool split = nfi_wide_split_applies(f);
 /* the kernel with constant watch flags, so that each instance drops the
  * work its watch does not need */
-#define ROWS(checked, subnormal, plain, split)                              \
+#define ROWS(checked, subnormal, plain, sums, split)                        \
     rows_kernel(f, rows, n, w, count, a, a_row, ak, av, ix, bt, bias, c,    \
-                checked, subnormal, plain, split)
+                checked, subnormal, plain, sums, split)
 #define KERNEL(checked, subnormal)                                          \
-    (plain ? split ? ROWS(checked, subnormal, true, true)                   \
-                   : ROWS(checked, subnormal, true, false)                  \
-           : ROWS(checked, subnormal, false, false))
+    (plain ? split ? ROWS(checked, subnormal, true, false, true)            \
+                   : ROWS(checked, subnormal, true, false, false)           \
+     : plain_sums ? split ? ROWS(checked, subnormal, false, true, true)     \
+                          : ROWS(checked, subnormal, false, true, false)    \
+     : ROWS(checked, subnormal, false, false, false))
     if (watch == NFI_WIDE_UNCHECKED)
-        return split ? ROWS(false, false, false, true)
-                     : ROWS(false, false, false, false);
+        return split ? ROWS(false, false, false, false, true)
+                     : ROWS(false, false, false, false, false);
     if (watch == NFI_WIDE_SUBNORMAL && f->format.subnormals)
         return KERNEL(true, true);
     int r = KERNEL(true, false);
     if (r == 0 || !f->format.subnormals)
         return r;
-    *how = NFI_WIDE_SUBNORMAL | (*how & NFI_WIDE_PLAIN_PRODUCTS);
+    *how = NFI_WIDE_SUBNORMAL | (*how & plains);
     return KERNEL(true, true);
 #undef KERNEL
 #undef ROWS

@@ -45,6 +45,12 @@ enum { NFI_WIDE_UNCHECKED, NFI_WIDE_CHECKED, NFI_WIDE_SUBNORMAL };
  * the operands is proven a normal value or a zero (only the sums can
  * leave the range): the products are then rounded without a watch. */
 #define NFI_WIDE_PLAIN_PRODUCTS 8
+/* Added to NFI_WIDE_CHECKED or NFI_WIDE_SUBNORMAL, in a format with
+ * subnormals, when no sum can exceed max_finite (only the products can
+ * leave the normal range, and below 2^emin a sum of format values is
+ * exact): the sums are then rounded without a watch.  Never together
+ * with NFI_WIDE_PLAIN_PRODUCTS (both make NFI_WIDE_UNCHECKED). */
+#define NFI_WIDE_PLAIN_SUMS 16
 
 /* The range of a set of values: the least non-zero and the largest
  * magnitude (INFINITY and 0 when none is non-zero), and whether all are
@@ -72,7 +78,8 @@ void nfi_matmul_wide_shared(nfi_wide_operands *o, size_t k, size_t w,
  * 2^emin, which needs no rounding (all operands finite and their
  * magnitudes far enough from the ends of the range; the bound is in
  * matmul_wide.c), else NFI_WIDE_CHECKED, with NFI_WIDE_PLAIN_PRODUCTS
- * when no product can leave the normal range. */
+ * when no product can leave the normal range, or NFI_WIDE_PLAIN_SUMS
+ * when no sum can exceed it (with subnormals). */
 int nfi_matmul_wide_watch(const nfi_fast *f, const nfi_wide_operands *o,
                           size_t m, const double *a, ptrdiff_t a_row,
                           ptrdiff_t ak);
