@@ -276,8 +276,9 @@ rows_block(const nfi_lanes_wide *cw, const rows_terms *o, size_t count,
  * av[r][ix[r][t]] bt[ix[r][t] w + j] (matmul_fast.c drops the zero terms
  * of a row and pads with zero terms).  With checked false, no range is
  * recorded (g NULL); with plain_products, the products are rounded
- * without a watch, with plain_sums the sums.  With split (nfi_wide_split_applies), the values
- * rounded without a watch are rounded by the split (lanes_wide.h), and
+ * without a watch, with plain_sums the sums.  With split
+ * (nfi_wide_split_applies), the values rounded without a watch are
+ * rounded by the split (lanes_wide.h), and
  * a block with a marked lane is computed again with the error terms
  * (the flags of its first pass stay: at worst they send a row to the
  * general operations needlessly).  Returns the flags, bit r for row r. */
