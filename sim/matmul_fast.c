@@ -147,7 +147,7 @@ static void rows_binary64(size_t m, size_t n, size_t w, size_t k,
  * about NaN payloads) a lane that is NaN, sends the row back to the full
  * kernel.  The lanes' flags agree too: the non-zero values are the same
  * and a zero is never flagged; the range proofs (scan_verdict,
- * nfi_matmul_wide_watch) bound sums of up to k terms, so they hold for
+ * nfi_matmul_wide_watch_rows) bound sums of up to k terms, so they hold for
  * fewer.  Skipping needs every b value finite (0 * inf is NaN): the
  * packing of b checks that.  A row whose terms are all zero keeps one
  * (a zero) so that every row has a first term; rows taken together are
@@ -425,7 +425,7 @@ static inline double double_of(uint64_t b)
 /* The ranges of the operands of a product by the bit patterns of their
  * magnitudes: the largest (a NaN's is above every number's) and the
  * smallest non-zero less one (UINT64_MAX when none), of a (the rows
- * scanned so far), of bt and of the bias (its largest only). */
+ * scanned), of bt and of the bias (its largest only). */
 typedef struct scan_ranges {
     uint64_t top_a, low_a, top_b, low_b, top_c;
 } scan_ranges;
@@ -444,25 +444,21 @@ static scan_ranges scan_shared(size_t k, size_t w, const double *bt,
     return r;
 }
 
-/* Adds m rows of a (row i at a + i a_row, term t at t ak, t < k) to
- * a's range in *r.  The smallest non-zero magnitudes as the smallest of
- * the patterns less one (zero wraps to the top), so that the loops have
- * no branch. */
+/* Adds a row of a (k terms at stride ak) to a's range in *r.  The
+ * smallest non-zero magnitudes as the smallest of the patterns less one
+ * (zero wraps to the top), so that the loops have no branch. */
 NFI_FMA_CLONES
-static void scan_rows(scan_ranges *r, size_t m, size_t k, const double *a,
-                      ptrdiff_t a_row, ptrdiff_t ak)
+static void scan_row(scan_ranges *r, size_t k, const double *a,
+                     ptrdiff_t ak)
 {
-    for (size_t i = 0; i < m; i++) {
-        const double *ai = a + (ptrdiff_t)i * a_row;
-        if (ak == 1) { /* contiguous: in lanes */
-            nfi_lanes_span(ai, k, &r->top_a, &r->low_a);
-            continue;
-        }
-        for (size_t t = 0; t < k; t++) {
-            uint64_t v = magnitude_bits(ai[(ptrdiff_t)t * ak]);
-            r->top_a = v > r->top_a ? v : r->top_a;
-            r->low_a = v - 1 < r->low_a ? v - 1 : r->low_a;
-        }
+    if (ak == 1) { /* contiguous: in lanes */
+        nfi_lanes_span(a, k, &r->top_a, &r->low_a);
+        return;
+    }
+    for (size_t t = 0; t < k; t++) {
+        uint64_t v = magnitude_bits(a[(ptrdiff_t)t * ak]);
+        r->top_a = v > r->top_a ? v : r->top_a;
+        r->low_a = v - 1 < r->low_a ? v - 1 : r->low_a;
     }
 }
 
@@ -523,16 +519,16 @@ static int scan_verdict(const nfi_fast *f, size_t k, const scan_ranges *r)
 /* The verdict of scan_verdict for `rows` rows of a (the rows gi[l] of
  * base, stride as, when gi is given, else rows at a + l a_row, terms at
  * stride ak) against the shared ranges *shared, mapped to the lanes of
- * f's format: a product that needs a watch as a whole may have rows that
- * do not (late in training a few tiny values of some rows sink the
- * proof for all of them). */
+ * f's format.  Taken per group of rows rather than for the whole
+ * product (the same scan of a in all): late in training a few tiny
+ * values of some rows would sink the proof for all of them. */
 static int rows_verdict(const nfi_fast *f, const scan_ranges *shared,
                         size_t rows, size_t k, const double *a,
                         ptrdiff_t a_row, ptrdiff_t ak, const size_t *gi)
 {
     scan_ranges r = *shared;
     for (size_t l = 0; l < rows; l++)
-        scan_rows(&r, 1, k, a + (ptrdiff_t)(gi ? gi[l] : l) * a_row, 0, ak);
+        scan_row(&r, k, a + (ptrdiff_t)(gi ? gi[l] : l) * a_row, ak);
     int how = scan_verdict(f, k, &r);
     if (!nfi_lanes_sub_applies(f))
         how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY : LANES_NORMAL;
@@ -709,6 +705,22 @@ static int skip_group(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,
  * with `skip`, rows of a are run over their non-zero terms where that
  * is exact (see compact_rows).  Returns 1, or -1 when memory runs out.
  */
+/* The watch of `rows` rows of a at a[r] (terms at stride ak) against
+ * the shared operands *o (nfi_matmul_wide_watch_rows), in the subnormal
+ * lanes from the start once a watched block of the product has reached
+ * below 2^emin (*below: the caller sets it when the kernels leave the
+ * watch NFI_WIDE_SUBNORMAL): a product whose values reach there once
+ * mostly does again. */
+static int wide_watch(const nfi_fast *f, const nfi_wide_operands *o,
+                      size_t rows, const double *const *a, ptrdiff_t ak,
+                      bool *below)
+{
+    int how = nfi_matmul_wide_watch_rows(f, o, rows, a, ak);
+    if (*below && how != NFI_WIDE_UNCHECKED)
+        how = NFI_WIDE_SUBNORMAL | (how & NFI_WIDE_PLAINS);
+    return how;
+}
+
 static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                        size_t n, size_t k, const double *a, ptrdiff_t a_row,
                        ptrdiff_t a_k, const double *b, ptrdiff_t b_row,
@@ -791,26 +803,15 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
             const double *base = skip ? contiguous_rows(a, a_row, a_k, m, k,
                                                         av, &as)
                                       : a;
-            /* The verdict for the whole product, and when it is not
-             * the best, for each group of rows. */
+            /* Each group of rows takes the verdict of its own operands
+             * (rows_verdict). */
             scan_ranges shared = scan_shared(k, w, pb, pbs);
-            scan_ranges all = shared;
-            if (skip)
-                scan_rows(&all, m, k, base, as, 1);
-            else
-                scan_rows(&all, m, k, a, a_row, a_k);
-            int how = scan_verdict(f, k, &all);
-            bool by_rows = how != LANES_NO_TINY;
-            if (!nfi_lanes_sub_applies(f))
-                how = how == LANES_NO_TINY ? LANES_NORMAL_NO_TINY
-                                           : LANES_NORMAL;
             for (size_t i = 0; i < m && !skip; i += ROWS) {
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 double *ci = c + i * n;
                 size_t rows = m - i < ROWS ? m - i : ROWS;
-                int gh = by_rows ? rows_verdict(f, &shared, rows, k, ai,
-                                                a_row, a_k, NULL)
-                                 : how;
+                int gh = rows_verdict(f, &shared, rows, k, ai, a_row, a_k,
+                                      NULL);
                 if (kernels[gh][rows - 1](&pc, &ps, n, w, k, ai, a_row,
                                           a_k, pb, pbs, ci))
                     rows_arrays(&acc->fast, rows, n, w, k, ai, a_row, a_k,
@@ -834,9 +835,8 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                     const size_t *gi = order + g;
                     size_t most = pad_group(rows, k, gi, kept, base, as,
                                             ix);
-                    int gh = by_rows ? rows_verdict(f, &shared, rows, k,
-                                                    base, as, 1, gi)
-                                     : how;
+                    int gh = rows_verdict(f, &shared, rows, k, base, as, 1,
+                                          gi);
                     int flagged = skip_group(&pc, &ps, gh, rows, n, w, k,
                                              most, base, as, ix, gi, pb,
                                              pbs, cg);
@@ -854,28 +854,22 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                 }
             }
         } else if (kind == KERNEL_WIDE) {
-            /* One watch of the range for the whole product: unchecked
-             * when proven safe, else checked until a block reaches
-             * below 2^emin, then subnormal lanes (matmul_wide.h); and
-             * then unchecked still for the rows whose own operands pass
-             * the proof (late in training a few tiny values of a sink
-             * the proof for the whole product, but not for most rows). */
+            /* Each pair of rows takes the watch of its own operands
+             * (wide_watch), so that a few tiny values of some rows late
+             * in training do not slow the others. */
             const nfi_fast *f = &acc->fast;
             nfi_wide_operands wo;
             nfi_matmul_wide_shared(&wo, k, w, pb, pbs);
-            int how = nfi_matmul_wide_watch(f, &wo, m, a, a_row, a_k);
-            bool by_rows = how != NFI_WIDE_UNCHECKED;
+            bool below = false;
             for (size_t i = 0; i < m && !skip; i += 2) {
                 size_t r = m - i < 2 ? m - i : 2;
                 const double *ai = a + (ptrdiff_t)i * a_row;
                 const double *pair[2] = {ai, ai + (ptrdiff_t)(r - 1) * a_row};
-                int none = NFI_WIDE_UNCHECKED;
-                int *rh = by_rows && nfi_matmul_wide_watch_rows(
-                                         f, &wo, r, pair, a_k) ==
-                                         NFI_WIDE_UNCHECKED
-                              ? &none : &how;
+                int how = wide_watch(f, &wo, r, pair, a_k, &below);
                 int redo = nfi_matmul_wide_rows(f, r, n, w, k, ai, a_row,
-                                                a_k, pb, pbs, c + i * n, rh);
+                                                a_k, pb, pbs, c + i * n,
+                                                &how);
+                below |= (how & ~NFI_WIDE_PLAINS) == NFI_WIDE_SUBNORMAL;
                 for (size_t l = 0; l < r; l++)
                     if (redo >> l & 1)
                         rows_arrays(&acc->fast, 1, n, w, k,
@@ -906,14 +900,10 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                         base + (ptrdiff_t)gi[rows - 1] * as};
                     const uint32_t *gx[2] = {ix + gi[0] * k,
                                              ix + gi[rows - 1] * k};
-                    int none = NFI_WIDE_UNCHECKED;
-                    int *rh = by_rows && nfi_matmul_wide_watch_rows(
-                                             f, &wo, rows, gv, 1) ==
-                                             NFI_WIDE_UNCHECKED
-                                  ? &none : &how;
+                    int how = wide_watch(f, &wo, rows, gv, 1, &below);
                     int flagged = nfi_matmul_wide_terms(f, rows, n, w, most,
                                                         gv, gx, pb, pbs, cg,
-                                                        rh);
+                                                        &how);
                     for (size_t l = 0; l < rows; l++) {
                         const double *al = a + (ptrdiff_t)gi[l] * a_row;
                         double *cl = c + gi[l] * n;
@@ -921,10 +911,11 @@ static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                         if (!(flagged >> l & 1) && !row_needs_full(n, cl))
                             continue;
                         if (nfi_matmul_wide_rows(f, 1, n, w, k, al, a_row,
-                                                 a_k, pb, pbs, cl, rh))
+                                                 a_k, pb, pbs, cl, &how))
                             rows_arrays(&acc->fast, 1, n, w, k, al, 0, a_k,
                                         pb, pbs, sums, prod, spread, cl);
                     }
+                    below |= (how & ~NFI_WIDE_PLAINS) == NFI_WIDE_SUBNORMAL;
                 }
             }
         } else {

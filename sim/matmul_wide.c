@@ -167,25 +167,6 @@ static int watch_of(const nfi_fast *f, const nfi_wide_operands *o,
     return NFI_WIDE_CHECKED;
 }
 
-int nfi_matmul_wide_watch(const nfi_fast *f, const nfi_wide_operands *o,
-                          size_t m, const double *a, ptrdiff_t a_row,
-                          ptrdiff_t ak)
-{
-    size_t k = o->k;
-    nfi_wide_span sa = empty_span;
-    if (ak == 1) {
-        for (size_t i = 0; i < m; i++)
-            span_add_run(&sa, a + (ptrdiff_t)i * a_row, k);
-    } else if (a_row == 1) {
-        for (size_t t = 0; t < k; t++)
-            span_add_run(&sa, a + (ptrdiff_t)t * ak, m);
-    } else {
-        for (size_t i = 0; i < m; i++)
-            span_add_strided(&sa, a + (ptrdiff_t)i * a_row, k, ak);
-    }
-    return watch_of(f, o, &sa);
-}
-
 int nfi_matmul_wide_watch_rows(const nfi_fast *f,
                                const nfi_wide_operands *o, size_t rows,
                                const double *const *a, ptrdiff_t ak)
@@ -337,8 +318,7 @@ rows_watched(const nfi_fast *f, size_t rows, size_t n, size_t w,
              const double *const *av, const uint32_t *const *ix,
              const double *bt, const double *bias, double *c, int *how)
 {
-    const int plains = NFI_WIDE_PLAIN_PRODUCTS | NFI_WIDE_PLAIN_SUMS;
-    int watch = *how & ~plains;
+    int watch = *how & ~NFI_WIDE_PLAINS;
     bool plain = (*how & NFI_WIDE_PLAIN_PRODUCTS) != 0;
     bool plain_sums = (*how & NFI_WIDE_PLAIN_SUMS) != 0;
     bool split = nfi_wide_split_applies(f);
@@ -361,7 +341,7 @@ rows_watched(const nfi_fast *f, size_t rows, size_t n, size_t w,
     int r = KERNEL(true, false);
     if (r == 0 || !f->format.subnormals)
         return r;
-    *how = NFI_WIDE_SUBNORMAL | (*how & plains);
+    *how = NFI_WIDE_SUBNORMAL | (*how & NFI_WIDE_PLAINS);
     return KERNEL(true, true);
 #undef KERNEL
 #undef ROWS

@@ -27,8 +27,8 @@
 bool nfi_matmul_wide_applies(const nfi_fast *f);
 
 /* How the kernels below watch the range of the values they round:
- *   NFI_WIDE_UNCHECKED  not at all: only when nfi_matmul_wide_watch said
- *                       so for the operands (the kernels return 0);
+ *   NFI_WIDE_UNCHECKED  not at all: only when nfi_matmul_wide_watch_rows
+ *                       said so for the operands (the kernels return 0);
  *   NFI_WIDE_CHECKED    flag a value above max_finite, infinite or NaN,
  *                       or non-zero below 2^emin; for a format with
  *                       subnormals a flagged block is computed again
@@ -51,6 +51,7 @@ enum { NFI_WIDE_UNCHECKED, NFI_WIDE_CHECKED, NFI_WIDE_SUBNORMAL };
  * exact): the sums are then rounded without a watch.  Never together
  * with NFI_WIDE_PLAIN_PRODUCTS (both make NFI_WIDE_UNCHECKED). */
 #define NFI_WIDE_PLAIN_SUMS 16
+#define NFI_WIDE_PLAINS (NFI_WIDE_PLAIN_PRODUCTS | NFI_WIDE_PLAIN_SUMS)
 
 /* The range of a set of values: the least non-zero and the largest
  * magnitude (INFINITY and 0 when none is non-zero), and whether all are
@@ -71,21 +72,17 @@ typedef struct nfi_wide_operands {
 void nfi_matmul_wide_shared(nfi_wide_operands *o, size_t k, size_t w,
                             const double *bt, const double *bias);
 
-/* The watch that m rows of a (row i at a + i a_row, term t at t ak, k =
- * o->k terms) need against the shared operands *o: NFI_WIDE_UNCHECKED
- * when no product can be anything but a normal format value or a zero,
- * and no sum anything but that or, with subnormals, an exact sum below
- * 2^emin, which needs no rounding (all operands finite and their
- * magnitudes far enough from the ends of the range; the bound is in
- * matmul_wide.c), else NFI_WIDE_CHECKED, with NFI_WIDE_PLAIN_PRODUCTS
- * when no product can leave the normal range, or NFI_WIDE_PLAIN_SUMS
- * when no sum can exceed it (with subnormals). */
-int nfi_matmul_wide_watch(const nfi_fast *f, const nfi_wide_operands *o,
-                          size_t m, const double *a, ptrdiff_t a_row,
-                          ptrdiff_t ak);
-
-/* The same for `rows` rows of a at a[r] (terms at stride ak): a product
- * that needs a watch as a whole may have rows that do not. */
+/* The watch that `rows` rows of a at a[r] (k = o->k terms at stride ak)
+ * need against the shared operands *o: NFI_WIDE_UNCHECKED when no
+ * product can be anything but a normal format value or a zero, and no
+ * sum anything but that or, with subnormals, an exact sum below 2^emin,
+ * which needs no rounding (all operands finite and their magnitudes far
+ * enough from the ends of the range; the bound is in matmul_wide.c),
+ * else NFI_WIDE_CHECKED, with NFI_WIDE_PLAIN_PRODUCTS when no product
+ * can leave the normal range, or NFI_WIDE_PLAIN_SUMS when no sum can
+ * exceed it (with subnormals).  Taken per pair of rows of a product
+ * rather than for all its rows: a few tiny values of some rows would
+ * sink the proof for the others. */
 int nfi_matmul_wide_watch_rows(const nfi_fast *f,
                                const nfi_wide_operands *o, size_t rows,
                                const double *const *a, ptrdiff_t ak);
@@ -109,8 +106,9 @@ int nfi_matmul_wide_rows(const nfi_fast *f, size_t rows, size_t n,
  * 2) is the sequential sum over t < count (count >= 1) of the rounded
  * products av[r][ix[r][t]] * bt[ix[r][t] * w + j] (then the bias),
  * written to c[r * n + j]; *how and the result as for
- * nfi_matmul_wide_rows (NFI_WIDE_UNCHECKED only when nfi_matmul_wide_watch
- * gives it for a and bt, the terms being some of a's and zero terms). */
+ * nfi_matmul_wide_rows (NFI_WIDE_UNCHECKED only when
+ * nfi_matmul_wide_watch_rows gives it for the rows and bt, the terms
+ * being some of theirs and zero terms). */
 int nfi_matmul_wide_terms(const nfi_fast *f, size_t rows, size_t n,
                           size_t w, size_t count, const double *const *av,
                           const uint32_t *const *ix, const double *bt,

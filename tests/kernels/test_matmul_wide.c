@@ -727,7 +727,8 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
     const double *bp = with_bias ? bias : NULL;
     nfi_wide_operands wo;
     nfi_matmul_wide_shared(&wo, k, w, bt, bp);
-    int watch = nfi_matmul_wide_watch(f, &wo, 1, ai, 0, ak);
+    const double *one_row[1] = {ai};
+    int watch = nfi_matmul_wide_watch_rows(f, &wo, 1, one_row, ak);
     bool safe = watch == NFI_WIDE_UNCHECKED;
     int how = NFI_WIDE_CHECKED;
     int flagged = nfi_matmul_wide_rows(f, 1, n, w, k, ai, 0, ak, bt,
@@ -757,10 +758,6 @@ static void row_case(nfi_fast *f, const char *spec, size_t n, size_t k,
         free(unchecked);
     }
     bool near_ends = edge || must || big;
-    /* The watch of the row given as a list of rows is the same. */
-    const double *one_row[1] = {ai};
-    check_true(nfi_matmul_wide_watch_rows(f, &wo, 1, one_row, ak) == watch,
-               "%s: the row's own watch differs from the product's", label);
     /* Products proven normal (an unchecked watch proves them too), sums
      * watched: the twin's values unless a sum was flagged. */
     if (watch == NFI_WIDE_UNCHECKED ||
@@ -911,7 +908,8 @@ static void sums_below_emin(void)
             const double *bp = with_bias ? bias : NULL;
             nfi_wide_operands wo;
             nfi_matmul_wide_shared(&wo, K, W, bt, bp);
-            int watch = nfi_matmul_wide_watch(&f, &wo, 1, a, 0, 1);
+            const double *row[1] = {a};
+            int watch = nfi_matmul_wide_watch_rows(&f, &wo, 1, row, 1);
             if (!sub) {
                 check_true(watch != NFI_WIDE_UNCHECKED, "%s: unchecked "
                            "without subnormals", specs[i]);
@@ -987,11 +985,10 @@ static void public_route(void)
                 }
                 if (v & 4) {
                     /* Row 0 with a small value, whose products fall
-                     * below 2^emin: the product as a whole needs the
-                     * watch, rows 2 on do not (their own watch; where
-                     * the range has room for the proof: subnormals and a
-                     * wide range); a third of their terms zero, for the
-                     * kernels that skip them. */
+                     * below 2^emin: rows 0 and 1 need the watch, rows 2
+                     * on do not (where the range has room for the proof:
+                     * subnormals and a wide range); a third of their
+                     * terms zero, for the kernels that skip them. */
                     bool room = f.format.subnormals && f.emin <= -126;
                     a[0] = random_value(&f, f.emin + 1);
                     for (size_t t = 2 * k; t < M * k; t++)
@@ -1002,8 +999,10 @@ static void public_route(void)
                         for (size_t j = 0; j < N; j++)
                             bt[t * 16 + j] = b[t * N + j];
                     nfi_matmul_wide_shared(&wo, k, 16, bt, NULL);
+                    const double *rows01[2] = {a, a + k};
                     const double *rows23[2] = {a + 2 * k, a + 3 * k};
-                    check_true(nfi_matmul_wide_watch(&f, &wo, M, a, k, 1) !=
+                    check_true(nfi_matmul_wide_watch_rows(&f, &wo, 2, rows01,
+                                                          1) !=
                                    NFI_WIDE_UNCHECKED &&
                                (!(v & 2) || !room ||
                                 nfi_matmul_wide_watch_rows(&f, &wo, 2, rows23,
