@@ -292,15 +292,27 @@ nfi_lanes_veltkamp(nfi_v4d v, double split)
     return g - (g - v);
 }
 
-/* RNE to p <= 25 bits of a lane v that is zero or whose magnitude lies
- * in [2^emin, max_finite] (an exact product of format values that
- * scan_verdict has shown to be neither tiny nor too large), for a format
- * where nfi_lanes_sub_applies: nfi_lanes_veltkamp with s = 53 - p >= 28.
- * (tests/kernels/test_lanes checks every tie and its binary64 neighbours
- * for p <= 14 and random ones beyond, in both binades of C v.)  For
- * |v| <= max_finite < 2^(emax + 1), C |v| < 2^(emax + 54 - p) <= 2^1023
- * (nfi_lanes_sub_applies), so nothing overflows; v >= 2^emin >= 2^-511
- * keeps every step normal. */
+/* RNE to p <= 25 bits, for a format where nfi_lanes_sub_applies, of a
+ * lane v with |v| <= `above` that is zero, or lies in [2^emin, above], or
+ * lies below 2^emin with fewer than p significant bits:
+ * nfi_lanes_veltkamp with s = 53 - p >= 28.  (tests/kernels/test_lanes
+ * checks every tie and its binary64 neighbours for p <= 14 and random
+ * ones beyond, in both binades of C v.)  For |v| <= above <
+ * 2^(emax + 1), C |v| < 2^(emax + 54 - p) <= 2^1023
+ * (nfi_lanes_sub_applies), so nothing overflows; a non-zero v is at
+ * least 2^(emin - p + 1) >= 2^-511, which keeps every step normal.  A v
+ * below 2^emin is its own p-bit rounding, which the split returns.
+ * This is the fast engine's result for
+ *   - an exact product of format values that is zero or not tiny (a
+ *     product that scan_verdict has shown not to be tiny);
+ *   - a binary64 sum of two format values: below 2^emin it is the exact
+ *     sum, a multiple of the subnormal quantum with fewer than p bits,
+ *     in the normal range RNE_p of it is the engine's (the argument
+ *     beside nfi_lanes_sub).
+ * In a chain of sums its latency (three dependent operations) against
+ * the five short integer ones of nfi_lanes_round_grid is hidden by the
+ * kernels' eight independent chains: measured, the fused kernels with
+ * the split for their sums run a p = 20 training 5 % faster. */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_lanes_round_split(const nfi_lanes_sub *c, nfi_v4d v)
 {

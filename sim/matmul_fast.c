@@ -242,7 +242,7 @@ static bool row_needs_full(size_t n, const double *c)
  *                 format's normal range but zero (formats without
  *                 subnormals, or where nfi_lanes_sub does not apply);
  *   LANES_SUB     products by nfi_lanes_round_sub, sums by
- *                 nfi_lanes_round_grid (subnormal results need no flag),
+ *                 nfi_lanes_round_split (subnormal results need no flag),
  *                 flagging overflow, infinities and NaN only;
  *   LANES_BOUNDED the same roundings with no flag at all, where
  *                 scan_verdict has shown that no result can overflow and
@@ -250,11 +250,7 @@ static bool row_needs_full(size_t n, const double *c)
  *   LANES_NO_TINY as LANES_BOUNDED, and scan_verdict has also shown that
  *                 no non-zero product lies below 2^emin: products are then
  *                 exact values of the normal range or zeros, which
- *                 nfi_lanes_round_split rounds in three floating-point
- *                 operations (measured: 6-7 % faster kernels than the
- *                 five integer ones of nfi_lanes_round_grid, which stay
- *                 for the sums: the split's longer latency would slow
- *                 their chains);
+ *                 nfi_lanes_round_split rounds too;
  *   LANES_NORMAL_NO_TINY  where the subnormal lanes do not apply (no
  *                 subnormals, mostly) but scan_verdict rules out overflow
  *                 and tiny products: products by nfi_lanes_round_grid
@@ -273,7 +269,7 @@ round_product(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
 {
     if (how == LANES_NORMAL)
         return nfi_lanes_round(cr, v, out);
-    if (how == LANES_NO_TINY) /* the floating-point ports: see below */
+    if (how == LANES_NO_TINY)
         return nfi_lanes_round_split(cs, v);
     if (how == LANES_NORMAL_NO_TINY)
         return nfi_lanes_round_grid(cr, v);
@@ -288,11 +284,13 @@ round_sum(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs, int how,
 {
     if (how == LANES_NORMAL)
         return nfi_lanes_round(cr, v, out);
-    if (how == LANES_NORMAL_NO_TINY)
+    if (how == LANES_NORMAL_NO_TINY) {
         nfi_lanes_flag_below(cr, v, out);
-    if (how == LANES_SUB)
+        return nfi_lanes_round_grid(cr, v);
+    }
+    if (how == LANES_SUB) /* a flagged lane's split is not used */
         nfi_lanes_flag_over(cs, v, out);
-    return nfi_lanes_round_grid(cr, v);
+    return nfi_lanes_round_split(cs, v);
 }
 
 /* RNE with p <= 25, fused, `rows` (1 to ROWS) rows of c at once: the rows
