@@ -347,31 +347,52 @@ nfi_wide_sqrt(const nfi_lanes_wide *c, nfi_v4d a, nfi_wide_flags *g)
  * The result of an operation is RNE_p(x) for its exact value x, and
  * RNE_p(RN53(x)) = RNE_p(x) unless RN53(x) is a midpoint of the p-bit
  * grid (nfi_wide_midpoint) and x is not, that is x is inexact in
- * binary64 (the argument at the top of this file); exact ties, which
- * are frequent (sums of values of nearby exponents, products of a value
- * with few significant bits), the split rounds right.  The operations
- * below therefore mark the lanes where s = RN53(x) is a midpoint and x
- * is inexact, and the kernels compute their block again with the error
- * terms (nfi_wide_mul, nfi_wide_add).  Inexactness:
- *   - of a product: fma(a, b, -s) != 0, the exact error (as in
- *     nfi_wide_mul) off the critical path;
- *   - of a sum: s - a != b or s - b != a.  When a + b = s both
+ * binary64 (the argument at the top of this file); exact ties the split
+ * rounds right.  The operations below therefore mark lanes where s =
+ * RN53(x) is a midpoint with x inexact, and the kernels compute
+ * their block again with the error terms (nfi_wide_mul, nfi_wide_add):
+ * where s is a midpoint and
+ *   - for a product, fma(a, b, -s) != 0, the exact error (as in
+ *     nfi_wide_mul) off the critical path.  Exact product ties are
+ *     frequent in training (a value with few significant bits): marked
+ *     at every midpoint, 5 % of the blocks of a p = 28 run were computed
+ *     twice, against 0.002 % with the test;
+ *   - for a sum, s - a != b or s - b != a.  Exact ties are frequent among
+ *     sums too (values of nearby exponents).  When a + b = s both
  *     differences are exact (b and a); when not, the difference with the
  *     operand of larger magnitude is exact (Dekker's lemma for Fast2Sum)
  *     and differs from the other operand.
- * Both need a rare bit pattern on top of a midpoint (an inexact sum,
- * operands some 53 - p binades apart): the redone blocks are few while
- * 53 - p is large.  A binary64 result with random low bits is a
- * midpoint once in 2^(53 - p); a block of a matrix product rounds some
- * 4000 values, so from p = 37 on a good part of the blocks would be
- * computed twice (at p = 51 nearly all: 1.6 times slower), and the
- * kernels use the split only up to NFI_WIDE_SPLIT_MAX_P (the proof
- * holds up to 51). */
+ * A binary64 result with random low bits is a midpoint once in
+ * 2^(53 - p); a block of a matrix product rounds some 4000 values, so
+ * from p = 37 on a good part of the blocks would be computed twice (at
+ * p = 51 nearly all: 1.6 times slower), and the kernels use the split
+ * only up to NFI_WIDE_SPLIT_MAX_P (the proof holds up to 51).
+ *
+ * For p <= 26 (of these formats p = 26) no lane needs a mark
+ * (nfi_wide_split_exact): a product of two p-bit significands has at
+ * most 52 bits and is exact, and an inexact binary64 sum of two format
+ * values a, b is never a p-bit midpoint.  Proof: let |a| >= |b| > 0,
+ * 2^ea <= |a| < 2^(ea + 1), likewise eb, ex for b and x = a + b, es for
+ * s = RN53(x) (es >= ex, |x - s| <= 2^(ex - 53)).  Both operands are
+ * multiples of 2^(eb - p + 1) (a subnormal b of a coarser step), so x
+ * is; inexact, x has a bit below 2^(ex - 52): eb <= ex - 54 + p.  If s
+ * were a midpoint, an odd multiple of 2^(es - p): where es <= ea, a is
+ * a multiple of 2^(es - p + 1), so |s - a| >= 2^(es - p); where es > ea
+ * (es = ea + 1), |s| >= 2^es (1 + 2^-p) and |a| <= 2^es - 2^(ea - p + 1),
+ * so |s - a| >= 2^(es - p + 1).  Either way |b| = |x - a| >= 2^(ex - p)
+ * - 2^(ex - 53) >= 2^(ex - p - 1), so eb >= ex - p - 1, and with the
+ * first bound 2p >= 53: p >= 27. */
 #define NFI_WIDE_SPLIT_MAX_P 36
 static inline bool nfi_wide_split_applies(const nfi_fast *f)
 {
     return nfi_lanes_wide_apply(f) && f->p <= NFI_WIDE_SPLIT_MAX_P &&
            f->format.emax + 54 - f->p <= 1022;
+}
+
+/* Whether the split operations need no marks (see above). */
+static inline bool nfi_wide_split_exact(const nfi_fast *f)
+{
+    return f->p <= 26;
 }
 
 static inline __attribute__((always_inline)) nfi_v4d
@@ -389,14 +410,17 @@ nfi_wide_midpoint(const nfi_lanes_wide *c, nfi_v4d s)
 }
 
 /* The product of format values a and b rounded by the split; *mark gets
- * the lanes that need the error term (see above). */
+ * the lanes that need the error term (see above); mark NULL (best a
+ * constant) where nfi_wide_split_exact. */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_wide_mul_split(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
                    nfi_v4u *mark)
 {
     nfi_v4d s = a * b;
-    nfi_v4u inexact = (nfi_v4u)(nfi_wide_fma4(a, b, -s) != 0.0);
-    *mark |= nfi_wide_midpoint(c, s) & inexact;
+    if (mark != NULL) {
+        nfi_v4u inexact = (nfi_v4u)(nfi_wide_fma4(a, b, -s) != 0.0);
+        *mark |= nfi_wide_midpoint(c, s) & inexact;
+    }
     return nfi_wide_split(c, s);
 }
 
@@ -407,8 +431,10 @@ nfi_wide_add_split(const nfi_lanes_wide *c, nfi_v4d a, nfi_v4d b,
                    nfi_v4u *mark)
 {
     nfi_v4d s = a + b;
-    nfi_v4u inexact = (nfi_v4u)((s - a != b) | (s - b != a));
-    *mark |= nfi_wide_midpoint(c, s) & inexact;
+    if (mark != NULL) {
+        nfi_v4u inexact = (nfi_v4u)((s - a != b) | (s - b != a));
+        *mark |= nfi_wide_midpoint(c, s) & inexact;
+    }
     return nfi_wide_split(c, s);
 }
 

@@ -190,15 +190,23 @@ typedef struct rows_terms {
     size_t w;
 } rows_terms;
 
+/* How the kernels round what they do not watch: with the error terms
+ * (SPLIT_NONE), by the split marking lanes that need their error
+ * term (SPLIT_MARKED), by the split alone (SPLIT_EXACT, where
+ * nfi_wide_split_exact). */
+enum { SPLIT_NONE, SPLIT_MARKED, SPLIT_EXACT };
+
 /* The four rounded products of term t in columns j0..j0+7: q[0], q[1]
- * of row 0, q[2], q[3] of row 1.  With split, by the split, unwatched,
- * marking in *mark the lanes that need their error term (lanes_wide.h);
- * otherwise with the error terms under the flags p1, p2. */
+ * of row 0, q[2], q[3] of row 1.  With split (not SPLIT_NONE), by the
+ * split, unwatched, marking in *mark the lanes that need their
+ * error term (lanes_wide.h) under SPLIT_MARKED; otherwise with the
+ * error terms under the flags p1, p2. */
 static inline __attribute__((always_inline)) void
 term_products(const nfi_lanes_wide *cw, const rows_terms *o, size_t t,
-              size_t j0, bool split, nfi_v4u *mark, nfi_wide_flags *p1,
+              size_t j0, int split, nfi_v4u *mark, nfi_wide_flags *p1,
               nfi_wide_flags *p2, nfi_v4d q[4])
 {
+    nfi_v4u *marks = split == SPLIT_MARKED ? mark : NULL;
     const bool ix = o->x1 != NULL;
     const double *r1 = o->bt + (ix ? (size_t)o->x1[t] : t) * o->w + j0;
     const double *r2 = o->bt + (ix ? (size_t)o->x2[t] : t) * o->w + j0;
@@ -209,29 +217,30 @@ term_products(const nfi_lanes_wide *cw, const rows_terms *o, size_t t,
     nfi_v4d b[4] = {nfi_load4(r1), nfi_load4(r1 + 4), nfi_load4(r2),
                     nfi_load4(r2 + 4)};
     for (int v = 0; v < 4; v++)
-        q[v] = split ? nfi_wide_mul_split(cw, v < 2 ? x : y, b[v], mark)
+        q[v] = split ? nfi_wide_mul_split(cw, v < 2 ? x : y, b[v], marks)
                      : nfi_wide_mul(cw, v < 2 ? x : y, b[v],
                                     v < 2 ? p1 : p2);
 }
 
 /* A sum of rows_block, as term_products rounds a product. */
 static inline __attribute__((always_inline)) nfi_v4d
-block_sum(const nfi_lanes_wide *cw, nfi_v4d a, nfi_v4d b, bool split,
+block_sum(const nfi_lanes_wide *cw, nfi_v4d a, nfi_v4d b, int split,
           nfi_v4u *mark, nfi_wide_flags *g)
 {
-    return split ? nfi_wide_add_split(cw, a, b, mark)
+    return split ? nfi_wide_add_split(cw, a, b,
+                                      split == SPLIT_MARKED ? mark : NULL)
                  : nfi_wide_add(cw, a, b, g);
 }
 
 /* Columns j0..j0+7 of up to two rows into v[0..3] (row 0's two vectors,
  * then row 1's): four vectors of running sums stay in registers through
  * the terms, independent chains for the pipeline.  The products are
- * rounded by the split when split_products, the sums when split_sums
- * (marks in *mark), the others with their error terms under the flags
- * p1, p2 (products) and g1, g2 (sums), NULL for none. */
+ * rounded as split_products says, the sums as split_sums (marks in
+ * *mark), those not split with their error terms under the flags p1, p2
+ * (products) and g1, g2 (sums), NULL for none. */
 static inline __attribute__((always_inline)) void
 rows_block(const nfi_lanes_wide *cw, const rows_terms *o, size_t count,
-           size_t j0, bool split_products, bool split_sums, nfi_v4u *mark,
+           size_t j0, int split_products, int split_sums, nfi_v4u *mark,
            nfi_wide_flags *g1, nfi_wide_flags *g2, nfi_wide_flags *p1,
            nfi_wide_flags *p2, nfi_v4d v[4])
 {
@@ -257,18 +266,18 @@ rows_block(const nfi_lanes_wide *cw, const rows_terms *o, size_t count,
  * av[r][ix[r][t]] bt[ix[r][t] w + j] (matmul_fast.c drops the zero terms
  * of a row and pads with zero terms).  With checked false, no range is
  * recorded (g NULL); with plain_products, the products are rounded
- * without a watch, with plain_sums the sums.  With split
- * (nfi_wide_split_applies), the values rounded without a watch are
- * rounded by the split (lanes_wide.h), and
- * a block with a marked lane is computed again with the error terms
- * (the flags of its first pass stay: at worst they send a row to the
- * general operations needlessly).  Returns the flags, bit r for row r. */
+ * without a watch, with plain_sums the sums.  With split SPLIT_MARKED or
+ * SPLIT_EXACT (nfi_wide_split_applies), the values rounded without a
+ * watch are rounded by the split (lanes_wide.h), and a block with a
+ * marked lane is computed again with the error terms (the flags of its
+ * first pass stay: at worst they send a row to the general operations
+ * needlessly).  Returns the flags, bit r for row r. */
 static inline __attribute__((always_inline)) int
 rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w,
             size_t count, const double *a, ptrdiff_t a_row, ptrdiff_t ak,
             const double *const *av, const uint32_t *const *ix,
             const double *bt, const double *bias, double *c, bool checked,
-            bool subnormal, bool plain_products, bool plain_sums, bool split)
+            bool subnormal, bool plain_products, bool plain_sums, int split)
 {
     const nfi_lanes_wide cw = nfi_lanes_wide_of(f);
     rows_terms o = {ix ? av[0] : a,
@@ -281,16 +290,18 @@ rows_kernel(const nfi_fast *f, size_t rows, size_t n, size_t w,
     nfi_wide_flags *g2 = checked && !plain_sums ? &f2 : NULL;
     nfi_wide_flags *p1 = checked && !plain_products ? &f1 : NULL;
     nfi_wide_flags *p2 = checked && !plain_products ? &f2 : NULL;
-    const bool split_products = split && (plain_products || !checked);
-    const bool split_sums = split && (plain_sums || !checked);
+    const int split_products = plain_products || !checked ? split
+                                                          : SPLIT_NONE;
+    const int split_sums = plain_sums || !checked ? split : SPLIT_NONE;
     for (size_t j0 = 0; j0 < w; j0 += 8) {
         nfi_v4d v[4];
         nfi_v4u mark = {0, 0, 0, 0};
         rows_block(&cw, &o, count, j0, split_products, split_sums, &mark,
                    g1, g2, p1, p2, v);
-        if ((split_products || split_sums) && nfi_lanes_any(mark))
-            rows_block(&cw, &o, count, j0, false, false, &mark, g1, g2, p1,
-                       p2, v);
+        if ((split_products == SPLIT_MARKED ||
+             split_sums == SPLIT_MARKED) && nfi_lanes_any(mark))
+            rows_block(&cw, &o, count, j0, SPLIT_NONE, SPLIT_NONE, &mark,
+                       g1, g2, p1, p2, v);
         double s[16];
         for (int q = 0; q < 4; q++)
             nfi_store4(s + 4 * q, v[q]);
@@ -321,21 +332,26 @@ rows_watched(const nfi_fast *f, size_t rows, size_t n, size_t w,
     int watch = *how & ~NFI_WIDE_PLAINS;
     bool plain = (*how & NFI_WIDE_PLAIN_PRODUCTS) != 0;
     bool plain_sums = (*how & NFI_WIDE_PLAIN_SUMS) != 0;
-    bool split = nfi_wide_split_applies(f);
+    int split = !nfi_wide_split_applies(f) ? SPLIT_NONE
+                : nfi_wide_split_exact(f)    ? SPLIT_EXACT
+                                             : SPLIT_MARKED;
 /* the kernel with constant watch flags, so that each instance drops the
  * work its watch does not need */
 #define ROWS(checked, subnormal, plain, sums, split)                        \
     rows_kernel(f, rows, n, w, count, a, a_row, ak, av, ix, bt, bias, c,    \
                 checked, subnormal, plain, sums, split)
+#define SPLITS(checked, subnormal, plain, sums)                             \
+    (split == SPLIT_EXACT                                                   \
+         ? ROWS(checked, subnormal, plain, sums, SPLIT_EXACT)               \
+     : split == SPLIT_MARKED                                                \
+         ? ROWS(checked, subnormal, plain, sums, SPLIT_MARKED)              \
+         : ROWS(checked, subnormal, plain, sums, SPLIT_NONE))
 #define KERNEL(checked, subnormal)                                          \
-    (plain ? split ? ROWS(checked, subnormal, true, false, true)            \
-                   : ROWS(checked, subnormal, true, false, false)           \
-     : plain_sums ? split ? ROWS(checked, subnormal, false, true, true)     \
-                          : ROWS(checked, subnormal, false, true, false)    \
-     : ROWS(checked, subnormal, false, false, false))
+    (plain ? SPLITS(checked, subnormal, true, false)                        \
+     : plain_sums ? SPLITS(checked, subnormal, false, true)                 \
+     : ROWS(checked, subnormal, false, false, SPLIT_NONE))
     if (watch == NFI_WIDE_UNCHECKED)
-        return split ? ROWS(false, false, false, false, true)
-                     : ROWS(false, false, false, false, false);
+        return SPLITS(false, false, false, false);
     if (watch == NFI_WIDE_SUBNORMAL && f->format.subnormals)
         return KERNEL(true, true);
     int r = KERNEL(true, false);
@@ -344,6 +360,7 @@ rows_watched(const nfi_fast *f, size_t rows, size_t n, size_t w,
     *how = NFI_WIDE_SUBNORMAL | (*how & NFI_WIDE_PLAINS);
     return KERNEL(true, true);
 #undef KERNEL
+#undef SPLITS
 #undef ROWS
 }
 

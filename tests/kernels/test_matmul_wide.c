@@ -483,9 +483,11 @@ static bool in_normal_range(const nfi_fast *f, double v)
 /* The split operations (nfi_wide_mul_split, nfi_wide_add_split) on four
  * product ties a b and four sum ties x + y of moderate size (normal
  * values): a lane left unmarked must hold the twin's value, whatever
- * the split did elsewhere.  kept[0], kept[1] count the exact ties (the
- * binary64 value a midpoint with no error) that products and sums left
- * unmarked: those the split itself rounds to even. */
+ * the split did elsewhere, and where nfi_wide_split_exact, every lane
+ * of the operations without marks (mark NULL).  kept[0], kept[1] count
+ * the exact ties (the binary64 value a midpoint with no error) that
+ * products and sums left unmarked: those the split itself rounds to
+ * even. */
 static void split_ties(const nfi_fast *f, const char *spec, const double *a,
                        const double *b, const double *pw, const double *x,
                        const double *y, const double *sw, long kept[2])
@@ -494,6 +496,9 @@ static void split_ties(const nfi_fast *f, const char *spec, const double *a,
     nfi_v4u pr = {0, 0, 0, 0}, sr = pr;
     nfi_v4d pv = nfi_wide_mul_split(&c, nfi_load4(a), nfi_load4(b), &pr);
     nfi_v4d sv = nfi_wide_add_split(&c, nfi_load4(x), nfi_load4(y), &sr);
+    bool exact = nfi_wide_split_exact(f);
+    nfi_v4d pn = nfi_wide_mul_split(&c, nfi_load4(a), nfi_load4(b), NULL);
+    nfi_v4d sn = nfi_wide_add_split(&c, nfi_load4(x), nfi_load4(y), NULL);
     for (int l = 0; l < 4; l++) {
         double ps = a[l] * b[l], ss = x[l] + y[l];
         bool pmid = (nfi_bits_of(ps) & f->low_mask) == f->half_minus_one + 1;
@@ -511,6 +516,14 @@ static void split_ties(const nfi_fast *f, const char *spec, const double *a,
             check_true(same_double(sw[l], sv[l]), "add split %s: %a + %a: "
                        "expected %a, got %a", spec, x[l], y[l], sw[l],
                        sv[l]);
+        if (exact && pin)
+            check_true(same_double(pw[l], pn[l]), "mul split without "
+                       "marks %s: %a * %a: expected %a, got %a", spec, a[l],
+                       b[l], pw[l], pn[l]);
+        if (exact && sin)
+            check_true(same_double(sw[l], sn[l]), "add split without "
+                       "marks %s: %a + %a: expected %a, got %a", spec, x[l],
+                       y[l], sw[l], sn[l]);
     }
 }
 
@@ -611,12 +624,18 @@ static void lane_ties(void)
         }
         /* p = 26: products and these sums are exact in binary64; a
          * sum tie with an error needs b's bits, 2^(ex - 2p + 1), on the
-         * format's grid (ex >= emin + p). */
+         * format's grid (ex >= emin + p).  Where the split needs no
+         * marks, no midpoint with an error may occur at all. */
         bool sums_room = f.p > 26 && f.emin + f.p <= f.format.emax;
         check_true((f.p == 26 || mid_err[0] > 1000) &&
                    (!sums_room || mid_err[1] > 1000),
                    "%s: only %ld and %ld midpoints with an error",
                    specs[i], mid_err[0], mid_err[1]);
+        check_true(!nfi_wide_split_exact(&f) ||
+                   (mid_err[0] == 0 && mid_err[1] == 0),
+                   "%s: the split without marks, but %ld product and %ld "
+                   "sum midpoints with an error", specs[i], mid_err[0],
+                   mid_err[1]);
         check_true(!nfi_wide_split_applies(&f) ||
                    (split_kept[0] > 1000 && split_kept[1] > 1000),
                    "%s: the split kept only %ld exact product ties and "
