@@ -220,8 +220,9 @@ nfi_lanes_any(nfi_v4u outside)
  * The maximum with emin's exponent field is taken on 32-bit words: the
  * low words of both fields are zero and the high ones below 2^31, so the
  * signed word maximum is that of the 64-bit fields.  (GCC's vector
- * extension in C has no conditional operator; the mask form compiles to
- * a compare and a blend.) */
+ * extension in C has no conditional operator; written lane by lane, the
+ * maximum compiles to one AVX2 vpmaxsd, where the mask form took a
+ * compare and a blend.) */
 typedef int32_t nfi_v8i __attribute__((vector_size(32)));
 typedef int64_t nfi_v4i __attribute__((vector_size(32)));
 
@@ -229,7 +230,10 @@ typedef struct nfi_lanes_sub {
     nfi_v8i min;     /* the exponent field of 2^emin, as 32-bit words */
     uint64_t offset; /* bits of 1.5 * 2^(53 - p) less those of 1.0 */
     int64_t above;   /* as in nfi_lanes_rne */
-    double split;    /* 2^(53 - p) + 1, for nfi_lanes_round_split */
+    nfi_v4d split;   /* 2^(53 - p) + 1 in every lane, for
+                        nfi_lanes_round_split (a vector, so that kernels
+                        short of registers reload it rather than
+                        rebuild it lane by lane) */
 } nfi_lanes_sub;
 
 /* Whether nfi_lanes_round_sub gives the fast engine's RNE results for
@@ -251,7 +255,7 @@ static inline nfi_lanes_sub nfi_lanes_sub_of(const nfi_fast *f)
     nfi_lanes_sub c = {(nfi_v8i)min,
                        ((uint64_t)(53 - f->p) << 52) | (1ULL << 51),
                        (int64_t)(f->max_finite_bits + f->half_minus_one),
-                       ldexp(1.0, 53 - f->p) + 1.0};
+                       nfi_splat4(ldexp(1.0, 53 - f->p) + 1.0)};
     return c;
 }
 
@@ -260,8 +264,8 @@ nfi_lanes_round_sub(const nfi_lanes_sub *c, nfi_v4d v)
 {
     nfi_v4u b = (nfi_v4u)v, mag = b & 0x7fffffffffffffffULL;
     nfi_v8i e = (nfi_v8i)(b & 0x7ff0000000000000ULL);
-    nfi_v8i up = e > c->min;
-    e = (e & up) | (c->min & ~up);
+    for (int w = 0; w < 8; w++)
+        e[w] = e[w] > c->min[w] ? e[w] : c->min[w];
     nfi_v4d big = (nfi_v4d)((nfi_v4u)e + c->offset);
     nfi_v4d r = ((nfi_v4d)mag + big) - big;
     return (nfi_v4d)((nfi_v4u)r | (b ^ mag));
@@ -286,9 +290,9 @@ nfi_lanes_round_sub(const nfi_lanes_sub *c, nfi_v4d v)
  * floating-point operations, which run beside the integer ones of bit
  * rounding. */
 static inline __attribute__((always_inline)) nfi_v4d
-nfi_lanes_veltkamp(nfi_v4d v, double split)
+nfi_lanes_veltkamp(nfi_v4d v, nfi_v4d split)
 {
-    nfi_v4d g = v * nfi_splat4(split);
+    nfi_v4d g = v * split;
     return g - (g - v);
 }
 

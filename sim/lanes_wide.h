@@ -86,7 +86,8 @@ typedef struct nfi_lanes_wide {
     double magic;      /* 2^52 Q, Q = 2^(emin - p + 1) the subnormal step */
     double half_q;     /* Q / 2 */
     uint64_t mid;      /* the bits below the grid of a midpoint */
-    double split;      /* 2^(53 - p) + 1, for nfi_wide_split */
+    nfi_v4d split;     /* 2^(53 - p) + 1 in every lane, for
+                          nfi_wide_split (as nfi_lanes_sub's) */
 } nfi_lanes_wide;
 
 /* Whether the lanes apply to a fast context: RNE, 26 <= p <= 52, not a
@@ -106,7 +107,7 @@ static inline nfi_lanes_wide nfi_lanes_wide_of(const nfi_fast *f)
                         f->subnormal_magic,
                         ldexp(1.0, f->emin - f->p),
                         f->half_minus_one + 1,
-                        ldexp(1.0, 53 - f->p) + 1.0};
+                        nfi_splat4(ldexp(1.0, 53 - f->p) + 1.0)};
     return c;
 }
 
