@@ -104,12 +104,17 @@ nfi_store4_part(double *p, size_t n, nfi_v4d v)
     memcpy(p, y, n * sizeof *y);
 }
 
-static inline __attribute__((always_inline)) nfi_v4d
-nfi_splat4(double x)
-{
-    nfi_v4d v = {x, x, x, x};
-    return v;
-}
+/* x in every lane.  A macro (a GNU statement expression, as the vector
+ * extension is GNU C): built by an inline function, whose return value
+ * GCC 12 lowers before it knows the caller's AVX2 target clone, the
+ * splat of a loaded value took three operations (vmovsd, vunpcklpd,
+ * vperm2f128) where vbroadcastsd takes one. */
+#define nfi_splat4(x)                                                       \
+    __extension__({                                                         \
+        double nfi_splat4_x_ = (x);                                         \
+        (nfi_v4d){nfi_splat4_x_, nfi_splat4_x_, nfi_splat4_x_,              \
+                  nfi_splat4_x_};                                           \
+    })
 
 /* RNE of each lane of v to p bits by its bit pattern b: add just under
  * half a grid step plus the parity bit, clear the bits below the grid (a
