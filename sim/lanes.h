@@ -191,14 +191,17 @@ nfi_lanes_any(nfi_v4u outside)
  * exactly representable and whose binary64 unit in the last place is
  * 2^(e - p + 1): the format's grid step for |v| (the subnormal quantum
  * 2^(emin - p + 1) when |v| < 2^emin).  Since |v| < 2^(e + 1) <=
- * M / 3 for p <= 51, |v| + M lies in [M, 2^(e + 54 - p)], one binade of
- * M's (or its upper end, a grid point), so the binary64 addition rounds
- * |v| to a multiple of that grid step, ties to an even multiple (M is an
- * even one: M / 2^(e - p + 1) = 3 * 2^51); the subtraction of M is then
- * exact, and gives RNE_p(|v|) on the format's grid, 2^(e + 1) included
- * when it rounds up.  The sign of v is put back by OR: a magnitude
- * that rounds to zero must give the zero of v's sign, as the fast
- * engine's subnormal rounding does, and a zero v keeps its sign.
+ * M / 3 for p <= 51, v + M lies in [2M/3, 4M/3], one binade of M's
+ * (or its upper end, a grid point), so the binary64 addition rounds v
+ * to a multiple of that grid step, ties to an even multiple (M is an
+ * even one: M / 2^(e - p + 1) = 3 * 2^51, so for a negative v the
+ * rounding of M - |v| is M less that of |v|); the subtraction of M is
+ * then exact, and gives RNE_p(v) on the format's grid, 2^(e + 1) in
+ * magnitude included when it rounds up.  A result of zero comes out
+ * +0 (M - M); the sign bit of v is put back by OR, which leaves the
+ * other results (of v's sign already) as they are: a magnitude that
+ * rounds to zero must give the zero of v's sign, as the fast engine's
+ * subnormal rounding does, and a zero v keeps its sign.
  *
  * That this is the fast engine's result for a binary64 lane v computed
  * by the kernels (engine_fast.c, plain RNE p <= 25):
@@ -267,13 +270,13 @@ static inline nfi_lanes_sub nfi_lanes_sub_of(const nfi_fast *f)
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_lanes_round_sub(const nfi_lanes_sub *c, nfi_v4d v)
 {
-    nfi_v4u b = (nfi_v4u)v, mag = b & 0x7fffffffffffffffULL;
+    nfi_v4u b = (nfi_v4u)v;
     nfi_v8i e = (nfi_v8i)(b & 0x7ff0000000000000ULL);
     for (int w = 0; w < 8; w++)
         e[w] = e[w] > c->min[w] ? e[w] : c->min[w];
     nfi_v4d big = (nfi_v4d)((nfi_v4u)e + c->offset);
-    nfi_v4d r = ((nfi_v4d)mag + big) - big;
-    return (nfi_v4d)((nfi_v4u)r | (b ^ mag));
+    nfi_v4d r = (v + big) - big;
+    return (nfi_v4d)((nfi_v4u)r | (b & 0x8000000000000000ULL));
 }
 
 /* Veltkamp's splitting as a rounding: RNE of a binary64 lane v to
