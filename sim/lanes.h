@@ -18,7 +18,8 @@
  * kernels require.  For the division the operands and a normal-range
  * quotient then also stay inside [2^-900, 2^900], the fast engine's own
  * condition for its plain division.  For formats with subnormals,
- * nfi_lanes_round_sub and nfi_lanes_round_grid (below) round subnormal
+ * nfi_lanes_round_sub, nfi_lanes_round_grid and nfi_lanes_round_split
+ * (below, each for the results its contract names) round subnormal
  * results in the lanes too, and only overflow, infinities and NaN need
  * a flag (nfi_lanes_flag_over).
  *
@@ -295,8 +296,7 @@ nfi_lanes_round_sub(const nfi_lanes_sub *c, nfi_v4d v)
  * whichever c is; the difference, (m + c) u, is the even neighbour of v,
  * exactly.  Written g - (g - v) rather than g + (v - g) so that a zero
  * keeps its sign (-0: g = -0, g - v = +0, -0 - +0 = -0).  Three
- * floating-point operations, which run beside the integer ones of bit
- * rounding. */
+ * floating-point operations. */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_lanes_veltkamp(nfi_v4d v, nfi_v4d split)
 {
@@ -305,15 +305,19 @@ nfi_lanes_veltkamp(nfi_v4d v, nfi_v4d split)
 }
 
 /* RNE to p <= 25 bits, for a format where nfi_lanes_sub_applies, of a
- * lane v with |v| <= `above` that is zero, or lies in [2^emin, above], or
- * lies below 2^emin with fewer than p significant bits:
- * nfi_lanes_veltkamp with s = 53 - p >= 28.  (tests/kernels/test_lanes
- * checks every tie and its binary64 neighbours for p <= 14 and random
- * ones beyond, in both binades of C v.)  For |v| <= above <
- * 2^(emax + 1), C |v| < 2^(emax + 54 - p) <= 2^1023
- * (nfi_lanes_sub_applies), so nothing overflows; a non-zero v is at
- * least 2^(emin - p + 1) >= 2^-511, which keeps every step normal.  A v
- * below 2^emin is its own p-bit rounding, which the split returns.
+ * lane v that is zero, or lies in [2^emin, above] in magnitude, or lies
+ * below 2^emin and is a multiple of the subnormal quantum Q =
+ * 2^(emin - p + 1): nfi_lanes_veltkamp with s = 53 - p >= 28.
+ * (tests/kernels/test_lanes checks every tie and its binary64
+ * neighbours for p <= 14 and random ones beyond, in both binades of
+ * C v.)  above < 2^(emax + 1) - 2^(emax - p) (the largest finite value
+ * plus less than half its step), so C |v| <= (2^s + 1) above <
+ * 2^(emax + 54 - p) + 2^(emax + 1) - 2^(emax + 53 - 2p), below
+ * 2^(emax + 54 - p) since 53 - 2p > 1; and 2^(emax + 54 - p) <= 2^1023
+ * (nfi_lanes_sub_applies), so nothing overflows.  A non-zero v is at
+ * least Q >= 2^-511 (products_never_tiny), which keeps every step
+ * normal.  A multiple of Q below 2^emin has fewer than p significant
+ * bits: it is its own p-bit rounding, which the split returns.
  * This is the fast engine's result for
  *   - an exact product of format values that is zero or not tiny (a
  *     product that scan_verdict has shown not to be tiny);
@@ -323,8 +327,9 @@ nfi_lanes_veltkamp(nfi_v4d v, nfi_v4d split)
  *     beside nfi_lanes_sub).
  * In a chain of sums its latency (three dependent operations) against
  * the five short integer ones of nfi_lanes_round_grid is hidden by the
- * kernels' eight independent chains: measured, the fused kernels with
- * the split for their sums run a p = 20 training 5 % faster. */
+ * kernels' independent chains (two per row, eight for four rows):
+ * measured, the fused kernels with the split for their sums run a p = 20
+ * training 5 % faster. */
 static inline __attribute__((always_inline)) nfi_v4d
 nfi_lanes_round_split(const nfi_lanes_sub *c, nfi_v4d v)
 {

@@ -349,10 +349,10 @@ nfi_wide_sqrt(const nfi_lanes_wide *c, nfi_v4d a, nfi_wide_flags *g)
  * RNE_p(RN53(x)) = RNE_p(x) unless RN53(x) is a midpoint of the p-bit
  * grid (nfi_wide_midpoint) and x is not, that is x is inexact in
  * binary64 (the argument at the top of this file); exact ties the split
- * rounds right.  The operations below therefore mark lanes where s =
- * RN53(x) is a midpoint with x inexact, and the kernels compute
- * their block again with the error terms (nfi_wide_mul, nfi_wide_add):
- * where s is a midpoint and
+ * rounds right.  The operations below therefore mark (unless
+ * nfi_wide_split_exact, below) lanes where s = RN53(x) is a midpoint
+ * with x inexact, and the kernels compute their block again with the
+ * error terms (nfi_wide_mul, nfi_wide_add): where s is a midpoint and
  *   - for a product, fma(a, b, -s) != 0, the exact error (as in
  *     nfi_wide_mul) off the critical path.  Exact product ties are
  *     frequent in training (a value with few significant bits): marked
@@ -379,10 +379,11 @@ nfi_wide_sqrt(const nfi_lanes_wide *c, nfi_v4d a, nfi_wide_flags *g)
  * is; inexact, x has a bit below 2^(ex - 52): eb <= ex - 54 + p.  If s
  * were a midpoint, an odd multiple of 2^(es - p): where es <= ea, a is
  * a multiple of 2^(es - p + 1), so |s - a| >= 2^(es - p); where es > ea
- * (es = ea + 1), |s| >= 2^es (1 + 2^-p) and |a| <= 2^es - 2^(ea - p + 1),
- * so |s - a| >= 2^(es - p + 1).  Either way |b| = |x - a| >= 2^(ex - p)
- * - 2^(ex - 53) >= 2^(ex - p - 1), so eb >= ex - p - 1, and with the
- * first bound 2p >= 53: p >= 27. */
+ * (es = ea + 1: |x| < 2^(ea + 2), and s = 2^(ea + 2), a power of two,
+ * is no midpoint), |s| >= 2^es (1 + 2^-p) and |a| <= 2^es -
+ * 2^(ea - p + 1), so |s - a| >= 2^(es - p + 1).  Either way |b| =
+ * |x - a| >= 2^(ex - p) - 2^(ex - 53) >= 2^(ex - p - 1), so eb >=
+ * ex - p - 1, and with the first bound 2p >= 53: p >= 27. */
 #define NFI_WIDE_SPLIT_MAX_P 36
 static inline bool nfi_wide_split_applies(const nfi_fast *f)
 {
