@@ -49,6 +49,11 @@ typedef uint64_t nfi_v4u __attribute__((vector_size(32)));
  * (running sums, blocks side by side) stay in registers. */
 #define NFI_PRAGMA(x) _Pragma(#x)
 #define NFI_UNROLL(n) NFI_PRAGMA(GCC unroll n)
+/* for (h = 0; h < blocks; h++), unrolled, for kernels that take up to
+ * two blocks of lanes side by side (blocks a constant after inlining),
+ * each operation for every block before the next. */
+#define NFI_EACH_BLOCK(h, blocks)                                           \
+    NFI_UNROLL(2) for (int h = 0; h < (blocks); h++)
 
 /* The rounding constants of a format, from its fast-engine context. */
 typedef struct nfi_lanes_rne {

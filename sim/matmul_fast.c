@@ -699,10 +699,6 @@ static int skip_group(const nfi_lanes_rne *pc, const nfi_lanes_sub *ps,
                                 bt, bias, c);
 }
 
-/* c = a b^T (+ bias) in acc's format by the kernel `kind`, not cast;
- * with `skip`, rows of a are run over their non-zero terms where that
- * is exact (see compact_rows).  Returns 1, or -1 when memory runs out.
- */
 /* The watch of `rows` rows of a at a[r] (terms at stride ak) against
  * the shared operands *o (nfi_matmul_wide_watch_rows), in the subnormal
  * lanes from the start once a watched block of the product has reached
@@ -719,6 +715,10 @@ static int wide_watch(const nfi_fast *f, const nfi_wide_operands *o,
     return how;
 }
 
+/* c = a b^T (+ bias) in acc's format by the kernel `kind`, not cast;
+ * with `skip`, rows of a are run over their non-zero terms where that
+ * is exact (see compact_rows).  Returns 1, or -1 when memory runs out.
+ */
 static int matmul_core(nfi_arith *acc, kernel_kind kind, size_t m,
                        size_t n, size_t k, const double *a, ptrdiff_t a_row,
                        ptrdiff_t a_k, const double *b, ptrdiff_t b_row,

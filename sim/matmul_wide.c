@@ -198,15 +198,14 @@ enum { SPLIT_NONE, SPLIT_MARKED, SPLIT_EXACT };
 
 /* The four rounded products of term t in columns j0..j0+7: q[0], q[1]
  * of row 0, q[2], q[3] of row 1.  With split (not SPLIT_NONE), by the
- * split, unwatched, marking in *mark the lanes that need their
- * error term (lanes_wide.h) under SPLIT_MARKED; otherwise with the
+ * split, unwatched, marking in *mark (NULL for none: SPLIT_EXACT) the
+ * lanes that need their error term (lanes_wide.h); otherwise with the
  * error terms under the flags p1, p2. */
 static inline __attribute__((always_inline)) void
 term_products(const nfi_lanes_wide *cw, const rows_terms *o, size_t t,
               size_t j0, int split, nfi_v4u *mark, nfi_wide_flags *p1,
               nfi_wide_flags *p2, nfi_v4d q[4])
 {
-    nfi_v4u *marks = split == SPLIT_MARKED ? mark : NULL;
     const bool ix = o->x1 != NULL;
     const double *r1 = o->bt + (ix ? (size_t)o->x1[t] : t) * o->w + j0;
     const double *r2 = o->bt + (ix ? (size_t)o->x2[t] : t) * o->w + j0;
@@ -217,18 +216,18 @@ term_products(const nfi_lanes_wide *cw, const rows_terms *o, size_t t,
     nfi_v4d b[4] = {nfi_load4(r1), nfi_load4(r1 + 4), nfi_load4(r2),
                     nfi_load4(r2 + 4)};
     for (int v = 0; v < 4; v++)
-        q[v] = split ? nfi_wide_mul_split(cw, v < 2 ? x : y, b[v], marks)
+        q[v] = split ? nfi_wide_mul_split(cw, v < 2 ? x : y, b[v], mark)
                      : nfi_wide_mul(cw, v < 2 ? x : y, b[v],
                                     v < 2 ? p1 : p2);
 }
 
-/* A sum of rows_block, as term_products rounds a product. */
+/* A sum of rows_block, as term_products rounds a product (mark NULL
+ * for none). */
 static inline __attribute__((always_inline)) nfi_v4d
 block_sum(const nfi_lanes_wide *cw, nfi_v4d a, nfi_v4d b, int split,
           nfi_v4u *mark, nfi_wide_flags *g)
 {
-    return split ? nfi_wide_add_split(cw, a, b,
-                                      split == SPLIT_MARKED ? mark : NULL)
+    return split ? nfi_wide_add_split(cw, a, b, mark)
                  : nfi_wide_add(cw, a, b, g);
 }
 
@@ -244,18 +243,21 @@ rows_block(const nfi_lanes_wide *cw, const rows_terms *o, size_t count,
            nfi_wide_flags *g1, nfi_wide_flags *g2, nfi_wide_flags *p1,
            nfi_wide_flags *p2, nfi_v4d v[4])
 {
+    /* the marks each kind of operation takes: none unless SPLIT_MARKED */
+    nfi_v4u *pm = split_products == SPLIT_MARKED ? mark : NULL;
+    nfi_v4u *sm = split_sums == SPLIT_MARKED ? mark : NULL;
     nfi_v4d q[4];
-    term_products(cw, o, 0, j0, split_products, mark, p1, p2, v);
+    term_products(cw, o, 0, j0, split_products, pm, p1, p2, v);
     for (size_t t = 1; t < count; t++) {
-        term_products(cw, o, t, j0, split_products, mark, p1, p2, q);
+        term_products(cw, o, t, j0, split_products, pm, p1, p2, q);
         for (int r = 0; r < 4; r++)
-            v[r] = block_sum(cw, v[r], q[r], split_sums, mark,
+            v[r] = block_sum(cw, v[r], q[r], split_sums, sm,
                              r < 2 ? g1 : g2);
     }
     if (o->bias != NULL) {
         nfi_v4d b0 = nfi_load4(o->bias + j0), b1 = nfi_load4(o->bias + j0 + 4);
         for (int r = 0; r < 4; r++)
-            v[r] = block_sum(cw, v[r], r % 2 ? b1 : b0, split_sums, mark,
+            v[r] = block_sum(cw, v[r], r % 2 ? b1 : b0, split_sums, sm,
                              r < 2 ? g1 : g2);
     }
 }

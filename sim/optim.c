@@ -162,7 +162,7 @@ static bool adam_sub_applies(const nfi_fast *f)
  * infinite divisor, like any overflow, infinity or NaN, is flagged
  * (nfi_lanes_flag_over on every value rounded) and left to
  * adam_element with its block. */
-#define EACH_BLOCK NFI_UNROLL(2) for (int h = 0; h < blocks; h++)
+#define EACH_BLOCK NFI_EACH_BLOCK(h, blocks)
 
 /* The lanes of adam_lanes_sub for `blocks` (1 or 2, a constant) blocks
  * of four at i and i + 4: the new m, v and p of block h, and its flags
@@ -203,6 +203,7 @@ adam_sub_blocks(const nfi_lanes_rne *cr, const nfi_lanes_sub *cs,
 #undef AT
 #undef RX
 #undef RS
+#undef EACH_BLOCK
 }
 
 NFI_FMA_CLONES

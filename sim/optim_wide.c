@@ -41,7 +41,7 @@ typedef struct adam_lanes_out {
     nfi_wide_flags flags;
 } adam_lanes_out;
 
-#define EACH_BLOCK NFI_UNROLL(2) for (int h = 0; h < blocks; h++)
+#define EACH_BLOCK NFI_EACH_BLOCK(h, blocks)
 
 static inline __attribute__((always_inline)) void
 adam_blocks(const nfi_lanes_wide *c, const nfi_adam_wide_consts *k,
@@ -87,6 +87,7 @@ adam_blocks(const nfi_lanes_wide *c, const nfi_adam_wide_consts *k,
     EACH_BLOCK u[h] = nfi_wide_mul(c, step, u[h], FL);
     EACH_BLOCK r[h].p = nfi_wide_add(c, q[h], -u[h], FL);
 #undef FL
+#undef EACH_BLOCK
 }
 
 /* Blocks from `from` on, two at a time: each first without subnormal
